@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * kbank: a shared balance in the kernel, behind /dev/bank, for teaching
+ * kernel synchronization.
+ *
+ * Every ioctl takes a pointer to the argument named in its definition.
+ * Deposit, withdraw, set and batch need a descriptor opened for writing
+ * (else EBADF); the getters work on any descriptor. A call that fails changes
+ * nothing. Unknown commands fail with ENOTTY.
+ *
+ * ioctl type 0xB8, numbers 0x00-0x0F: not listed in the kernel's
+ * Documentation/userspace-api/ioctl/ioctl-number.rst (checked against 6.1).
+ */
+#ifndef _UAPI_LINUX_BANK_H
+#define _UAPI_LINUX_BANK_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Lock modes: the value of the module parameter "lock", and bank_stats.lock. */
+#define BANK_LOCK_NONE		0	/* no lock at all: a real race */
+#define BANK_LOCK_SPINLOCK	1	/* spinlock_t, waiters spin */
+#define BANK_LOCK_MUTEX		2	/* struct mutex, waiters sleep */
+#define BANK_LOCK_ATOMIC	3	/* atomic64_t and compare-and-swap */
+
+/**
+ * struct bank_op - one deposit or one withdrawal
+ * @amount:  in: how much to move, > 0 (else EINVAL)
+ * @balance: out: the balance right after this operation
+ */
+struct bank_op {
+	__s64 amount;
+	__s64 balance;
+};
+
+/**
+ * struct bank_stats - the balance and what happened to it since the last reset
+ * @balance:     the balance now
+ * @expected:    the balance implied by every successful operation since the
+ *               last reset, counted with atomics: equal to @balance whenever
+ *               a real lock is in use, and the proof of lost updates when not
+ * @deposits:    successful deposits
+ * @withdrawals: successful withdrawals
+ * @contended:   operations that found the lock taken, or retried a
+ *               compare-and-swap
+ * @waits:       withdrawals that had to sleep for funds at least once
+ * @lock:        the lock mode in force, BANK_LOCK_*
+ * @delay_us:    the module parameter delay_us in force
+ */
+struct bank_stats {
+	__s64 balance;
+	__s64 expected;
+	__u64 deposits;
+	__u64 withdrawals;
+	__u64 contended;
+	__u64 waits;
+	__u32 lock;
+	__u32 delay_us;
+};
+
+/* Largest count accepted by BANK_IOC_BATCH; more fails with E2BIG. */
+#define BANK_BATCH_MAX		4096
+
+/**
+ * struct bank_batch - several operations applied under one lock acquisition
+ * @amounts: in: user address of an array of @count __s64; a positive entry
+ *           is a deposit, a negative one a withdrawal, zero is EINVAL
+ * @count:   in: number of entries, 1 to BANK_BATCH_MAX
+ * @flags:   in: must be 0
+ * @balance: out: the balance after the whole batch
+ *
+ * All or nothing: the entries are applied in order, and if one would
+ * overflow (EOVERFLOW) or overdraw (EAGAIN: a batch never sleeps), none is.
+ */
+struct bank_batch {
+	__u64 amounts;
+	__u32 count;
+	__u32 flags;
+	__s64 balance;
+};
+
+#define BANK_IOC_MAGIC		0xB8
+
+#define BANK_IOC_DEPOSIT	_IOWR(BANK_IOC_MAGIC, 0x00, struct bank_op)
+#define BANK_IOC_WITHDRAW	_IOWR(BANK_IOC_MAGIC, 0x01, struct bank_op)
+#define BANK_IOC_GET_BALANCE	_IOR(BANK_IOC_MAGIC, 0x02, __s64)
+#define BANK_IOC_SET_BALANCE	_IOW(BANK_IOC_MAGIC, 0x03, __s64)
+#define BANK_IOC_GET_STATS	_IOR(BANK_IOC_MAGIC, 0x04, struct bank_stats)
+#define BANK_IOC_BATCH		_IOWR(BANK_IOC_MAGIC, 0x05, struct bank_batch)
+
+#endif /* _UAPI_LINUX_BANK_H */
