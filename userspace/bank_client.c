@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Helpers shared by kbank's programs: see bank_client.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bank_client.h"
+
+const char *progname = "bank";
+
+void set_progname(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	progname = slash ? slash + 1 : argv0;
+}
+
+void warn_errno(const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", progname, what, strerror(errno));
+}
+
+void die_errno(const char *what)
+{
+	warn_errno(what);
+	exit(EXIT_CALL);
+}
+
+void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", progname);
+	exit(EXIT_USAGE);
+}
+
+bool parse_s64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0) || v > 3600)
+		return false;
+	*out = v;
+	return true;
+}
+
+const char *bank_lock_name(uint32_t lock)
+{
+	static const char *const names[] = {
+		[BANK_LOCK_NONE] = "none",
+		[BANK_LOCK_SPINLOCK] = "spinlock",
+		[BANK_LOCK_MUTEX] = "mutex",
+		[BANK_LOCK_ATOMIC] = "atomic",
+	};
+
+	return lock < sizeof(names) / sizeof(names[0]) ? names[lock] : "?";
+}
+
+int bank_open(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	char what[PATH_MAX + 16];
+
+	if (fd < 0) {
+		snprintf(what, sizeof(what), "open %s", path);
+		die_errno(what);
+	}
+	return fd;
+}
+
+void bank_ioctl_or_die(int fd, unsigned long cmd, void *arg, const char *name)
+{
+	if (ioctl(fd, cmd, arg) < 0)
+		die_errno(name);
+}
+
+int bank_param_read(const char *name, char *buf, size_t size)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", BANK_PARAMS, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+int bank_param_write(const char *name, const char *value)
+{
+	char path[256];
+	ssize_t n;
+	int fd, saved;
+
+	snprintf(path, sizeof(path), "%s/%s", BANK_PARAMS, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, value, strlen(value));
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return n < 0 ? -1 : 0;
+}
+
+void sleep_seconds(double seconds)
+{
+	struct timespec ts;
+
+	if (seconds <= 0)
+		return;
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}

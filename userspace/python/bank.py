@@ -1,0 +1,121 @@
+"""/dev/bank from Python: the ABI of include/uapi/linux/bank.h, by hand.
+
+The ioctl numbers are built the way <asm-generic/ioctl.h> builds them, and
+the structs are packed as the C compiler lays them out. tests/abi_check.sh
+compares both with the C header, so they cannot drift apart unnoticed:
+`python3 bank.py --dump` prints what tests/abi_dump prints.
+"""
+import fcntl
+import os
+import struct
+import sys
+
+# <asm-generic/ioctl.h>: nr 8 bits, type 8, size 14, dir 2.
+_IOC_WRITE = 1
+_IOC_READ = 2
+
+
+def _ioc(direction, typ, nr, size):
+    return (direction << 30) | (size << 16) | (typ << 8) | nr
+
+
+def _ior(typ, nr, size):
+    return _ioc(_IOC_READ, typ, nr, size)
+
+
+def _iow(typ, nr, size):
+    return _ioc(_IOC_WRITE, typ, nr, size)
+
+
+def _iowr(typ, nr, size):
+    return _ioc(_IOC_READ | _IOC_WRITE, typ, nr, size)
+
+
+# Native byte order, no padding: the C structs have none.
+BANK_OP = struct.Struct("=qq")            # amount, balance
+BANK_STATS = struct.Struct("=qqQQQQII")   # balance, expected, deposits,
+                                          # withdrawals, contended, waits,
+                                          # lock, delay_us
+BANK_BATCH = struct.Struct("=QIIq")       # amounts, count, flags, balance
+S64 = struct.Struct("=q")
+
+STATS_FIELDS = ("balance", "expected", "deposits", "withdrawals",
+                "contended", "waits", "lock", "delay_us")
+
+BANK_LOCK_NONE, BANK_LOCK_SPINLOCK, BANK_LOCK_MUTEX, BANK_LOCK_ATOMIC = range(4)
+LOCK_NAMES = ("none", "spinlock", "mutex", "atomic")
+BANK_BATCH_MAX = 4096
+
+BANK_IOC_MAGIC = 0xB8
+BANK_IOC_DEPOSIT = _iowr(BANK_IOC_MAGIC, 0x00, BANK_OP.size)
+BANK_IOC_WITHDRAW = _iowr(BANK_IOC_MAGIC, 0x01, BANK_OP.size)
+BANK_IOC_GET_BALANCE = _ior(BANK_IOC_MAGIC, 0x02, S64.size)
+BANK_IOC_SET_BALANCE = _iow(BANK_IOC_MAGIC, 0x03, S64.size)
+BANK_IOC_GET_STATS = _ior(BANK_IOC_MAGIC, 0x04, BANK_STATS.size)
+BANK_IOC_BATCH = _iowr(BANK_IOC_MAGIC, 0x05, BANK_BATCH.size)
+
+
+class Bank:
+    """An open /dev/bank. Errors come as OSError, with the kernel's errno."""
+
+    def __init__(self, path="/dev/bank", nonblock=False):
+        flags = os.O_RDWR | (os.O_NONBLOCK if nonblock else 0)
+        self.fd = os.open(path, flags)
+
+    def close(self):
+        os.close(self.fd)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _op(self, cmd, amount):
+        buf = bytearray(BANK_OP.pack(amount, 0))
+        fcntl.ioctl(self.fd, cmd, buf)
+        return BANK_OP.unpack(buf)[1]
+
+    def deposit(self, amount):
+        """Deposit amount > 0; return the balance right after."""
+        return self._op(BANK_IOC_DEPOSIT, amount)
+
+    def withdraw(self, amount):
+        """Withdraw amount > 0, waiting for funds; return the balance after."""
+        return self._op(BANK_IOC_WITHDRAW, amount)
+
+    def balance(self):
+        buf = bytearray(S64.size)
+        fcntl.ioctl(self.fd, BANK_IOC_GET_BALANCE, buf)
+        return S64.unpack(buf)[0]
+
+    def set_balance(self, value):
+        """Set the balance (>= 0) and reset the kernel's counters."""
+        fcntl.ioctl(self.fd, BANK_IOC_SET_BALANCE, S64.pack(value))
+
+    def stats(self):
+        buf = bytearray(BANK_STATS.size)
+        fcntl.ioctl(self.fd, BANK_IOC_GET_STATS, buf)
+        return dict(zip(STATS_FIELDS, BANK_STATS.unpack(buf)))
+
+
+def dump():
+    """Print the ABI as tests/abi_dump does: one "name value" a line."""
+    for name in ("BANK_IOC_DEPOSIT", "BANK_IOC_WITHDRAW",
+                 "BANK_IOC_GET_BALANCE", "BANK_IOC_SET_BALANCE",
+                 "BANK_IOC_GET_STATS", "BANK_IOC_BATCH"):
+        print(name, hex(globals()[name]))
+    for name in ("BANK_LOCK_NONE", "BANK_LOCK_SPINLOCK", "BANK_LOCK_MUTEX",
+                 "BANK_LOCK_ATOMIC", "BANK_BATCH_MAX"):
+        print(name, globals()[name])
+    for name, st in (("bank_op", BANK_OP), ("bank_stats", BANK_STATS),
+                     ("bank_batch", BANK_BATCH)):
+        print("sizeof(struct %s)" % name, st.size)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--dump"]:
+        dump()
+    else:
+        print("usage: bank.py --dump", file=sys.stderr)
+        sys.exit(2)
