@@ -1,0 +1,41 @@
+#!/bin/sh
+# Build the guest's initramfs: busybox-static, scripts/guest/, the module
+# and the statically linked programs and tests.
+#   initramfs.sh OUT.cpio.gz BINDIR KO_DIR MODDIR PARAMS
+# BINDIR holds the static programs; KO_DIR the built .ko files; MODDIR the
+# kernel's modules for 9p (empty: no 9p); PARAMS the bank.ko parameters.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+out=$1 bindir=$2 kodir=$3 moddir=$4 params=$5
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" \
+	"$root/kbank/bin" "$root/kbank/guest"
+cp /bin/busybox "$root/bin/busybox"
+cp "$here/guest/init" "$root/init"
+cp "$here"/guest/*.sh "$root/kbank/guest/" 2>/dev/null || true
+cp "$bindir"/* "$root/kbank/bin/"
+cp "$kodir"/*.ko "$root/kbank/"
+chmod +x "$root/init"
+
+{
+	printf 'KBANK_PARAMS=%s\n' "'$params'"
+	printf 'KBANK_REPO=%s\n' "'$(cd "$here/.." && pwd)'"
+} >"$root/kbank/env"
+
+if [ -n "$moddir" ]; then
+	mkdir -p "$root/kbank/mods"
+	kver=${moddir##*/}
+	# virtio-pci carries 9p's transport; modprobe lists each in load order.
+	for m in virtio_pci 9pnet_virtio 9p; do
+		modprobe -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++' | while read -r ko; do
+		cp "$ko" "$root/kbank/mods/"
+		echo "${ko##*/}" >>"$root/kbank/mods.list"
+	done
+fi
+
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$out"

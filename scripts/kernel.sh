@@ -1,0 +1,40 @@
+#!/bin/sh
+# Pick the kernel a VM boots and the module builds against, and print it as
+# shell assignments (eval them):
+#   KVER     the kernel release, as `uname -r` prints it in the guest
+#   VMLINUZ  the image QEMU boots
+#   KDIR     the build tree the module is built with
+#   MODDIR   the kernel's own modules (for 9p), or empty when all is built in
+#
+# KERNEL=stock (the default): the newest installed Debian image whose headers
+# are installed too, so that image, headers and module always match.
+# KERNEL=debug: the debug kernel of scripts/debug-kernel.sh.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+case "${KERNEL:-stock}" in
+stock|"")
+	kver=""
+	for img in $(ls /boot/vmlinuz-* 2>/dev/null | sort -V); do
+		v=${img#/boot/vmlinuz-}
+		case "$v" in *-rt-*) continue ;; esac
+		[ -f "/lib/modules/$v/build/Makefile" ] && kver=$v
+	done
+	[ -n "$kver" ] || die "no /boot/vmlinuz-* with its headers in /lib/modules/*/build: run scripts/setup.sh"
+	echo "KVER=$kver"
+	echo "VMLINUZ=/boot/vmlinuz-$kver"
+	echo "KDIR=/lib/modules/$kver/build"
+	echo "MODDIR=/lib/modules/$kver"
+	;;
+debug)
+	src=$("$here/debug-kernel.sh")
+	echo "KVER=$(cat "$src/include/config/kernel.release")"
+	echo "VMLINUZ=$src/arch/x86/boot/bzImage"
+	echo "KDIR=$src"
+	echo "MODDIR="
+	;;
+*)
+	die "KERNEL=${KERNEL}: unknown kernel (stock or debug)"
+	;;
+esac

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Static checks, one TAP line each: checkpatch --strict on every kernel file,
+# the module built with W=1 and -Werror, sparse (C=2), the programs built
+# with -Wall -Wextra -Werror. Exit status: the number of failed checks.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
+
+eval "$("$here/kernel.sh")"
+out="$top/build/lint"
+mkdir -p "$out"
+failed=0
+
+result() {
+	if [ "$1" = 0 ]; then
+		echo "ok - lint: $2"
+	else
+		echo "not ok - lint: $2"
+		sed 's/^/#   /' "$3" | head -n 40
+		failed=$((failed + 1))
+	fi
+}
+
+# checkpatch.pl: from the debug kernel's tree if built, else unpacked once
+# from Debian's linux-source-6.1 (with the files it reads beside it).
+checkpatch() {
+	for cp in "$KBANK_CACHE"/debug-kernel/*/linux/scripts/checkpatch.pl \
+		"$KBANK_CACHE"/checkpatch/linux-source-6.1/scripts/checkpatch.pl; do
+		[ -f "$cp" ] && { echo "$cp"; return; }
+	done
+	mkdir -p "$KBANK_CACHE/checkpatch"
+	tar -C "$KBANK_CACHE/checkpatch" -xJf /usr/src/linux-source-6.1.tar.xz \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch >&2
+	echo "$KBANK_CACHE/checkpatch/linux-source-6.1/scripts/checkpatch.pl"
+}
+cp=$(checkpatch)
+
+cd "$top"
+for f in $(ls module/*.[ch] | grep -v '\.mod\.c$') include/uapi/linux/bank.h; do
+	perl "$cp" --strict --no-tree --terse --show-types -f "$f" >"$out/checkpatch.log" 2>&1
+	! grep -qE '(ERROR|WARNING|CHECK):' "$out/checkpatch.log"
+	result $? "checkpatch --strict $f" "$out/checkpatch.log"
+done
+
+make -s module KDIR="$KDIR" W=1 KCFLAGS=-Werror >"$out/w1.log" 2>&1 &&
+	! grep -q 'warning:' "$out/w1.log"
+result $? "module builds with W=1 -Werror against $KVER" "$out/w1.log"
+
+make -s module KDIR="$KDIR" C=2 >"$out/sparse.log" 2>&1 &&
+	! grep -E '^[^ ]*(module|include)/.*: (warning|error):' "$out/sparse.log" >/dev/null
+result $? "sparse (C=2) clean" "$out/sparse.log"
+
+make -s -B progs OUT="$out/bin" >"$out/progs.log" 2>&1
+result $? "programs build with -std=c11 -Wall -Wextra -Werror" "$out/progs.log"
+
+exit $failed

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Install the Debian packages kbank's VM targets need, and nothing when they
+# are all there. Not root: print the one command to run, and fail.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+# qemu-system-x86, the stock kernel and its headers: the VM and the module.
+# busybox-static, cpio: the guest's initramfs. kmod: modprobe's dependency
+# lists for 9p. gcc, make, libc6-dev, gcc-multilib: the programs, static and
+# 32-bit. sparse, linux-source-6.1: lint (checkpatch) and the debug kernel,
+# with flex, bison, bc, libelf-dev and libssl-dev to build it. python3: the
+# notebook, run in the guest from the host's root over 9p. gnuplot-nox: plots.
+pkgs="qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
+kmod gcc make libc6-dev gcc-multilib sparse linux-source-6.1 flex bison bc
+libelf-dev libssl-dev python3 gnuplot-nox"
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+		grep -q '^install ok installed$' || missing="$missing $p"
+done
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	msg "missing packages; as root, run:"
+	echo "apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+
+msg "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have no package lists yet: update once, then retry.
+if ! apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1; then
+	apt-get update -q >/dev/null
+	apt-get install -y -q --no-install-recommends $missing >/dev/null
+fi

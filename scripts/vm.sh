@@ -1,0 +1,97 @@
+#!/bin/sh
+# Boot kbank's VM and run one command in it.
+#
+#   vm.sh [-t SECONDS] [-p 'bank.ko params'] [-s] -- COMMAND [ARGS...]
+#
+# Builds the module against the chosen kernel (KERNEL=stock|debug, see
+# kernel.sh), the static programs and the initramfs, boots QEMU, streams
+# what COMMAND prints and exits with COMMAND's exit status. A guest that
+# hangs past -t (default 300 s), panics, or logs BUG, WARNING, Oops and the
+# like fails the run with its console shown. -s: interactive shell instead.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
+
+limit=300 params="" shell=""
+while getopts t:p:s opt; do
+	case $opt in
+	t) limit=$OPTARG ;;
+	p) params=$OPTARG ;;
+	s) shell=1 ;;
+	*) die "usage: vm.sh [-t SECONDS] [-p PARAMS] [-s] -- COMMAND..." ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+eval "$("$here/kernel.sh")"
+name=${KERNEL:-stock}
+dir="$top/build/vm-$name"
+mkdir -p "$dir/bin" "$dir/ko"
+
+# Build: the module against the guest's kernel, programs linked statically.
+make -s -C "$top" module KDIR="$KDIR" >"$dir/build.log" 2>&1 ||
+	{ cat "$dir/build.log" >&2; die "module build failed"; }
+cp "$top"/module/*.ko "$dir/ko/"
+make -s -C "$top" progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1 ||
+	{ cat "$dir/build.log" >&2; die "program build failed"; }
+# The same test program as a 32-bit process, for the compat ioctl path.
+if make -s -C "$top" progs OUT="$dir/bin32" STATIC=1 CFLAGS="-O2 -m32" \
+	>>"$dir/build.log" 2>&1; then
+	cp "$dir/bin32/bank_test" "$dir/bin/bank_test32"
+fi
+"$here/initramfs.sh" "$dir/initramfs.cpio.gz" "$dir/bin" "$dir/ko" \
+	"$MODDIR" "$params"
+
+accel=$(qemu_accel "$VMLINUZ")
+cpu=""
+[ "$accel" = kvm ] && cpu="-cpu host"
+console="$dir/console.log" results="$dir/results.log"
+: >"$console"
+: >"$results"
+
+kcmd="console=ttyS0 quiet panic=-1 oops=panic"
+[ "$name" = debug ] && kcmd="$kcmd kcsan.skip_watch=200"
+if [ -n "$shell" ]; then
+	serial0="mon:stdio" serial1="file:$results" timeout=""
+	set -- shell
+else
+	serial0="file:$console" serial1="stdio"
+	timeout="timeout -k 5 $limit"
+fi
+
+# 9p shares the host's root read-only: python3 in the guest.
+start=$(date +%s)
+set +e
+$timeout qemu-system-x86_64 -accel "$accel" $cpu -smp 2 -m 1024 \
+	-nodefaults -display none -no-reboot -nic none \
+	-kernel "$VMLINUZ" -initrd "$dir/initramfs.cpio.gz" \
+	-fsdev local,id=hr,path=/,security_model=none,readonly=on \
+	-device virtio-9p-pci,fsdev=hr,mount_tag=hostroot \
+	-serial "$serial0" -serial "$serial1" \
+	-append "$kcmd -- $*" </dev/null 2>"$dir/qemu.err" |
+	tr -d '\r' | tee "$results" |
+	awk '/^KBANK-DMESG-BEGIN$/ { quiet = 1 } !quiet && !/^KBANK-EXIT:/ { print; fflush() }'
+set -e
+[ -n "$shell" ] && exit 0
+msg "guest ran $(( $(date +%s) - start )) s"
+
+sed -n '/^KBANK-DMESG-BEGIN$/,/^KBANK-DMESG-END$/p' "$results" >"$dir/dmesg.log"
+status=$(sed -n 's/^KBANK-EXIT: \([0-9]*\)$/\1/p' "$results" | tail -n 1)
+problems=$( { kernel_log_problems "$console"; kernel_log_problems "$dir/dmesg.log"; } | sort -u)
+label="vm ($name kernel $KVER, $accel)"
+if [ -z "$status" ]; then
+	echo "not ok - $label: guest finished # hang past ${limit}s, panic or crash"
+	msg "the guest did not finish; the end of its console:"
+	tail -n 60 "$console" >&2
+	cat "$dir/qemu.err" >&2
+	exit 1
+fi
+if [ -n "$problems" ]; then
+	echo "not ok - $label: guest kernel log clean"
+	msg "the guest kernel logged problems (full log: $dir/dmesg.log):"
+	printf '%s\n' "$problems" >&2
+	exit 1
+fi
+echo "ok - $label: guest finished, kernel log clean"
+exit "$status"

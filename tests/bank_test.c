@@ -1,0 +1,1095 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bank_test: the suite of bank.ko, run inside kbank's VM as root, with the
+ * module loaded from /kbank/bank.ko (KBANK_KO overrides) and the programs in
+ * the directory of this one. `bank_test [NAME...]` runs the tests whose names
+ * contain one of the NAMEs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bank_client.h"
+#include "tap.h"
+
+static const char *const modes[] = { "none", "spinlock", "mutex", "atomic" };
+static const char *const locked_modes[] = { "spinlock", "mutex", "atomic" };
+#define N_LOCKED (sizeof(locked_modes) / sizeof(locked_modes[0]))
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int dev_open(int flags)
+{
+	int fd = open(BANK_DEVICE, flags | O_CLOEXEC);
+
+	ASSERT_TRUE(fd >= 0);
+	return fd;
+}
+
+static struct bank_stats get_stats(void)
+{
+	struct bank_stats st;
+	int fd = dev_open(O_RDONLY);
+
+	memset(&st, 0xff, sizeof(st));
+	ASSERT_EQ(ioctl(fd, BANK_IOC_GET_STATS, &st), 0);
+	close(fd);
+	return st;
+}
+
+static int64_t get_balance(void)
+{
+	int64_t b = -1;
+	int fd = dev_open(O_RDONLY);
+
+	ASSERT_EQ(ioctl(fd, BANK_IOC_GET_BALANCE, &b), 0);
+	close(fd);
+	return b;
+}
+
+/* Switch to @mode with delay_us 0 and the balance at @start (no fd open). */
+static void setup(const char *mode, int64_t start)
+{
+	int fd;
+
+	if (bank_param_write("lock", mode) < 0)
+		TH_LOG("write lock=%s: %s", mode, strerror(errno));
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+	fd = dev_open(O_RDWR);
+	ASSERT_EQ(ioctl(fd, BANK_IOC_SET_BALANCE, &start), 0);
+	close(fd);
+	ASSERT_EQ(get_stats().lock, (strcmp(mode, "none") == 0 ? BANK_LOCK_NONE :
+				     strcmp(mode, "spinlock") == 0 ? BANK_LOCK_SPINLOCK :
+				     strcmp(mode, "mutex") == 0 ? BANK_LOCK_MUTEX :
+				     BANK_LOCK_ATOMIC));
+}
+
+/* One deposit or withdrawal: 0, or the errno it failed with. */
+static int op(int fd, unsigned long cmd, int64_t amount, int64_t *balance)
+{
+	struct bank_op o = { .amount = amount, .balance = -1 };
+
+	if (ioctl(fd, cmd, &o) < 0)
+		return errno;
+	if (balance)
+		*balance = o.balance;
+	return 0;
+}
+
+/* The balance and every counter are as they were. */
+static void expect_unchanged(const struct bank_stats *before)
+{
+	struct bank_stats now = get_stats();
+
+	EXPECT_EQ(now.balance, before->balance);
+	EXPECT_EQ(now.expected, before->expected);
+	EXPECT_EQ(now.deposits, before->deposits);
+	EXPECT_EQ(now.withdrawals, before->withdrawals);
+}
+
+static const char *ko_path(void)
+{
+	const char *p = getenv("KBANK_KO");
+
+	return p ? p : "/kbank/bank.ko";
+}
+
+/* Load bank.ko with @params: 0, or the errno finit_module failed with. */
+static int mod_load(const char *params)
+{
+	int fd = open(ko_path(), O_RDONLY | O_CLOEXEC), ret = 0;
+
+	ASSERT_TRUE(fd >= 0);
+	if (syscall(SYS_finit_module, fd, params, 0) < 0)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
+/* Unload bank.ko: 0, or the errno delete_module failed with. */
+static int mod_unload(void)
+{
+	return syscall(SYS_delete_module, "bank", O_NONBLOCK) < 0 ? errno : 0;
+}
+
+static void reload(const char *params)
+{
+	ASSERT_EQ(mod_unload(), 0);
+	ASSERT_EQ(mod_load(params), 0);
+}
+
+static int module_loaded(void)
+{
+	return access("/sys/module/bank", F_OK) == 0;
+}
+
+/* The path of a program next to this one (until the next call). */
+static const char *prog(const char *name)
+{
+	static char path[PATH_MAX + 64];
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	ASSERT_TRUE(n > 0);
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0';
+	snprintf(path, sizeof(path), "%s/%s", self, name);
+	return path;
+}
+
+/* Run a command line, return its exit status (-1 if it did not exit). */
+static int run(const char *cmd)
+{
+	int status = system(cmd);
+
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Wait until stats.waits reaches @n: a withdrawer is asleep for funds. */
+static void wait_for_waiters(uint64_t n)
+{
+	int i;
+
+	for (i = 0; i < 1000 && get_stats().waits < n; i++)
+		sleep_ms(5);
+	ASSERT_EQ(get_stats().waits, n);
+	/* It counted itself before sleeping: let it reach the wait queue. */
+	sleep_ms(50);
+}
+
+/* Read a one-line file into @buf; return 0 or -1. */
+static int read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	if (fgets(buf, (int)size, f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+static long long sysfs_value(const char *name)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof(path), "/sys/class/misc/bank/%s", name);
+	ASSERT_EQ(read_line(path, buf, sizeof(buf)), 0);
+	return atoll(buf);
+}
+
+/*
+ * @procs processes each do @ops operations of 1, alternating deposit and
+ * withdraw (withdrawals non-blocking when @nonblock: EAGAIN is then counted,
+ * not fatal). Returns the number of EAGAINs seen; fails the test if any
+ * process fails otherwise.
+ */
+static long hammer(int procs, long ops, int nonblock)
+{
+	int pipefd[2], i, status;
+	long total = 0, eagain;
+
+	ASSERT_EQ(pipe(pipefd), 0);
+	for (i = 0; i < procs; i++) {
+		pid_t pid = fork();
+
+		ASSERT_TRUE(pid >= 0);
+		if (pid == 0) {
+			int fd = dev_open(O_RDWR | (nonblock ? O_NONBLOCK : 0));
+			long j, n = 0;
+
+			for (j = 0; j < ops; j++) {
+				int e = op(fd, (j & 1) ? BANK_IOC_WITHDRAW
+						       : BANK_IOC_DEPOSIT, 1, NULL);
+				if (e == EAGAIN && nonblock)
+					n++;
+				else if (e)
+					_exit(1);
+			}
+			if (write(pipefd[1], &n, sizeof(n)) != sizeof(n))
+				_exit(1);
+			_exit(0);
+		}
+	}
+	close(pipefd[1]);
+	for (i = 0; i < procs; i++) {
+		ASSERT_TRUE(wait(&status) > 0);
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	while (read(pipefd[0], &eagain, sizeof(eagain)) == sizeof(eagain))
+		total += eagain;
+	close(pipefd[0]);
+	return total;
+}
+
+/* ---- the device and its parameters ------------------------------------ */
+
+TEST(device_is_misc_char_device)
+{
+	struct stat st;
+
+	ASSERT_EQ(stat(BANK_DEVICE, &st), 0);
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(major(st.st_rdev), 10);	/* MISC_MAJOR */
+}
+
+TEST(defaults_after_load)
+{
+	char buf[64];
+	struct bank_stats st;
+
+	reload("");
+	ASSERT_EQ(bank_param_read("lock", buf, sizeof(buf)), 0);
+	EXPECT_TRUE(strcmp(buf, "mutex") == 0);
+	ASSERT_EQ(bank_param_read("initial_balance", buf, sizeof(buf)), 0);
+	EXPECT_TRUE(strcmp(buf, "200") == 0);
+	ASSERT_EQ(bank_param_read("delay_us", buf, sizeof(buf)), 0);
+	EXPECT_TRUE(strcmp(buf, "0") == 0);
+	st = get_stats();
+	EXPECT_EQ(st.balance, 200);
+	EXPECT_EQ(st.expected, 200);
+	EXPECT_EQ(st.deposits, 0);
+	EXPECT_EQ(st.withdrawals, 0);
+	EXPECT_EQ(st.lock, BANK_LOCK_MUTEX);
+	EXPECT_EQ(st.delay_us, 0);
+}
+
+TEST(insmod_with_params)
+{
+	struct bank_stats st;
+
+	reload("lock=atomic initial_balance=5 delay_us=3");
+	st = get_stats();
+	EXPECT_EQ(st.lock, BANK_LOCK_ATOMIC);
+	EXPECT_EQ(st.balance, 5);
+	EXPECT_EQ(st.expected, 5);
+	EXPECT_EQ(st.delay_us, 3);
+	reload("");
+}
+
+TEST(insmod_bad_params_fail)
+{
+	static const char *const bad[] = {
+		"lock=bogus", "lock=", "initial_balance=-1", "initial_balance=x",
+		"delay_us=10001", "delay_us=-1",
+	};
+	char log[1 << 16];
+	unsigned int i;
+	int n;
+
+	ASSERT_EQ(mod_unload(), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(mod_load(bad[i]), EINVAL);
+		EXPECT_TRUE(!module_loaded());
+		if (module_loaded())
+			ASSERT_EQ(mod_unload(), 0);
+	}
+	/* The kernel log says why, in the module's words. */
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof(log) - 1);
+	ASSERT_TRUE(n > 0);
+	log[n] = '\0';
+	EXPECT_TRUE(strstr(log, "bank: lock=bogus: unknown lock mode") != NULL);
+	EXPECT_TRUE(strstr(log, "bank: initial_balance=-1: must be >= 0") != NULL);
+	ASSERT_EQ(mod_load(""), 0);
+}
+
+TEST(rmmod_refused_while_open)
+{
+	int fd = dev_open(O_RDONLY);
+
+	EXPECT_EQ(mod_unload(), EWOULDBLOCK);
+	EXPECT_TRUE(module_loaded());
+	close(fd);
+	EXPECT_EQ(mod_unload(), 0);
+	EXPECT_TRUE(!module_loaded());
+	EXPECT_TRUE(access(BANK_DEVICE, F_OK) != 0);
+	ASSERT_EQ(mod_load(""), 0);
+	EXPECT_EQ(get_balance(), 200);
+}
+
+TEST(lock_switch_each_mode_keeps_balance)
+{
+	unsigned int i;
+	int64_t b = -1;
+	int fd;
+
+	setup("mutex", 123);
+	for (i = 0; i < 4; i++) {
+		char buf[32];
+
+		ASSERT_EQ(bank_param_write("lock", modes[i]), 0);
+		ASSERT_EQ(bank_param_read("lock", buf, sizeof(buf)), 0);
+		EXPECT_TRUE(strcmp(buf, modes[i]) == 0);
+		EXPECT_EQ(get_stats().lock, i);
+		EXPECT_EQ(get_balance(), 123 + i);
+		fd = dev_open(O_RDWR);
+		EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 1, &b), 0);
+		EXPECT_EQ(b, 124 + i);
+		close(fd);
+	}
+	/* Back from atomic to a plain balance. */
+	ASSERT_EQ(bank_param_write("lock", "mutex"), 0);
+	EXPECT_EQ(get_balance(), 127);
+}
+
+TEST(lock_switch_unknown_name_einval)
+{
+	setup("spinlock", 200);
+	EXPECT_ERRNO(bank_param_write("lock", "bogus"), EINVAL);
+	EXPECT_ERRNO(bank_param_write("lock", "mutexx"), EINVAL);
+	EXPECT_ERRNO(bank_param_write("lock", "\n"), EINVAL);
+	EXPECT_EQ(get_stats().lock, BANK_LOCK_SPINLOCK);
+	/* A trailing newline, as `echo mutex >` writes, is accepted. */
+	EXPECT_EQ(bank_param_write("lock", "mutex\n"), 0);
+	EXPECT_EQ(get_stats().lock, BANK_LOCK_MUTEX);
+}
+
+TEST(lock_switch_while_open_ebusy)
+{
+	int fd;
+
+	setup("mutex", 200);
+	fd = dev_open(O_RDONLY);
+	EXPECT_ERRNO(bank_param_write("lock", "atomic"), EBUSY);
+	close(fd);
+	EXPECT_EQ(get_stats().lock, BANK_LOCK_MUTEX);
+	EXPECT_EQ(bank_param_write("lock", "atomic"), 0);
+	EXPECT_EQ(get_stats().lock, BANK_LOCK_ATOMIC);
+}
+
+TEST(delay_us_bounds)
+{
+	char buf[32];
+
+	setup("mutex", 200);
+	EXPECT_EQ(bank_param_write("delay_us", "10000"), 0);
+	EXPECT_EQ(get_stats().delay_us, 10000);
+	EXPECT_ERRNO(bank_param_write("delay_us", "10001"), EINVAL);
+	EXPECT_ERRNO(bank_param_write("delay_us", "-1"), EINVAL);
+	EXPECT_ERRNO(bank_param_write("delay_us", "soon"), EINVAL);
+	ASSERT_EQ(bank_param_read("delay_us", buf, sizeof(buf)), 0);
+	EXPECT_TRUE(strcmp(buf, "10000") == 0);
+	EXPECT_EQ(bank_param_write("delay_us", "0"), 0);
+}
+
+/* ---- the ioctls, in every mode ----------------------------------------- */
+
+TEST(deposit_withdraw_return_balance)
+{
+	unsigned int i;
+	int64_t b = -1;
+	int fd;
+
+	for (i = 0; i < 4; i++) {
+		struct bank_stats st;
+
+		setup(modes[i], 200);
+		fd = dev_open(O_RDWR);
+		EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 5, &b), 0);
+		EXPECT_EQ(b, 205);
+		EXPECT_EQ(op(fd, BANK_IOC_WITHDRAW, 7, &b), 0);
+		EXPECT_EQ(b, 198);
+		EXPECT_EQ(op(fd, BANK_IOC_WITHDRAW, 198, &b), 0);
+		EXPECT_EQ(b, 0);
+		close(fd);
+		st = get_stats();
+		EXPECT_EQ(st.balance, 0);
+		EXPECT_EQ(st.expected, 0);
+		EXPECT_EQ(st.deposits, 1);
+		EXPECT_EQ(st.withdrawals, 2);
+		EXPECT_EQ(st.waits, 0);
+		EXPECT_EQ(get_balance(), 0);
+	}
+}
+
+TEST(amount_not_positive_einval)
+{
+	static const int64_t bad[] = { 0, -1, INT64_MIN };
+	struct bank_stats before;
+	unsigned int i, m;
+	int fd;
+
+	for (m = 0; m < 4; m++) {
+		setup(modes[m], 200);
+		before = get_stats();
+		fd = dev_open(O_RDWR);
+		for (i = 0; i < 3; i++) {
+			EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, bad[i], NULL), EINVAL);
+			EXPECT_EQ(op(fd, BANK_IOC_WITHDRAW, bad[i], NULL), EINVAL);
+		}
+		close(fd);
+		expect_unchanged(&before);
+	}
+}
+
+TEST(deposit_past_s64_max_eoverflow)
+{
+	struct bank_stats before;
+	unsigned int m;
+	int64_t b = -1;
+	int fd;
+
+	for (m = 0; m < 4; m++) {
+		setup(modes[m], INT64_MAX - 1);
+		before = get_stats();
+		fd = dev_open(O_RDWR);
+		EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 2, NULL), EOVERFLOW);
+		EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, INT64_MAX, NULL), EOVERFLOW);
+		expect_unchanged(&before);
+		EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 1, &b), 0);
+		EXPECT_EQ(b, INT64_MAX);
+		close(fd);
+	}
+}
+
+TEST(set_balance_resets_counters)
+{
+	struct bank_stats st;
+	int64_t v;
+	int fd;
+
+	setup("mutex", 200);
+	fd = dev_open(O_RDWR);
+	EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 10, NULL), 0);
+	v = -1;
+	EXPECT_ERRNO(ioctl(fd, BANK_IOC_SET_BALANCE, &v), EINVAL);
+	st = get_stats();
+	EXPECT_EQ(st.balance, 210);
+	EXPECT_EQ(st.deposits, 1);
+	v = 7;
+	EXPECT_EQ(ioctl(fd, BANK_IOC_SET_BALANCE, &v), 0);
+	close(fd);
+	st = get_stats();
+	EXPECT_EQ(st.balance, 7);
+	EXPECT_EQ(st.expected, 7);
+	EXPECT_EQ(st.deposits, 0);
+	EXPECT_EQ(st.withdrawals, 0);
+	EXPECT_EQ(st.contended, 0);
+}
+
+TEST(readonly_descriptor_ebadf)
+{
+	struct bank_op o = { .amount = 1 };
+	struct bank_batch bt = { 0 };
+	struct bank_stats before, st;
+	int64_t v = 5, amounts[1] = { 1 };
+	int fd;
+
+	setup("mutex", 200);
+	before = get_stats();
+	fd = dev_open(O_RDONLY);
+	EXPECT_ERRNO(ioctl(fd, BANK_IOC_DEPOSIT, &o), EBADF);
+	EXPECT_ERRNO(ioctl(fd, BANK_IOC_WITHDRAW, &o), EBADF);
+	EXPECT_ERRNO(ioctl(fd, BANK_IOC_SET_BALANCE, &v), EBADF);
+	bt.amounts = (uintptr_t)amounts;
+	bt.count = 1;
+	EXPECT_ERRNO(ioctl(fd, BANK_IOC_BATCH, &bt), EBADF);
+	/* The getters work on any descriptor. */
+	EXPECT_EQ(ioctl(fd, BANK_IOC_GET_BALANCE, &v), 0);
+	EXPECT_EQ(v, 200);
+	EXPECT_EQ(ioctl(fd, BANK_IOC_GET_STATS, &st), 0);
+	EXPECT_EQ(st.balance, 200);
+	close(fd);
+	expect_unchanged(&before);
+}
+
+TEST(unknown_command_enotty)
+{
+	struct bank_op o = { .amount = 1 };
+	struct bank_stats before;
+	int fd;
+
+	setup("mutex", 200);
+	before = get_stats();
+	fd = dev_open(O_RDWR);
+	EXPECT_ERRNO(ioctl(fd, _IO(BANK_IOC_MAGIC, 0x3f)), ENOTTY);
+	/* Right number, wrong size or direction: a different command. */
+	EXPECT_ERRNO(ioctl(fd, _IOWR(BANK_IOC_MAGIC, 0x00, int64_t), &o), ENOTTY);
+	EXPECT_ERRNO(ioctl(fd, _IOW(BANK_IOC_MAGIC, 0x00, struct bank_op), &o), ENOTTY);
+	EXPECT_ERRNO(ioctl(fd, _IOWR('x', 0x00, struct bank_op), &o), ENOTTY);
+	close(fd);
+	expect_unchanged(&before);
+}
+
+TEST(bad_pointers_efault)
+{
+	static const unsigned long cmds[] = {
+		BANK_IOC_DEPOSIT, BANK_IOC_WITHDRAW, BANK_IOC_GET_BALANCE,
+		BANK_IOC_SET_BALANCE, BANK_IOC_GET_STATS, BANK_IOC_BATCH,
+	};
+	struct bank_stats before;
+	struct bank_op *ro;
+	void *unmapped;
+	unsigned int i;
+	int fd;
+
+	setup("mutex", 200);
+	before = get_stats();
+	unmapped = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(unmapped != MAP_FAILED);
+	fd = dev_open(O_RDWR);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		EXPECT_ERRNO(ioctl(fd, cmds[i], NULL), EFAULT);
+		EXPECT_ERRNO(ioctl(fd, cmds[i], unmapped), EFAULT);
+	}
+	/* Readable but not writable: the reply cannot be written, so nothing
+	 * may be done. */
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		  -1, 0);
+	ASSERT_TRUE(ro != MAP_FAILED);
+	ro->amount = 1;
+	ASSERT_EQ(mprotect(ro, 4096, PROT_READ), 0);
+	EXPECT_ERRNO(ioctl(fd, BANK_IOC_DEPOSIT, ro), EFAULT);
+	EXPECT_ERRNO(ioctl(fd, BANK_IOC_WITHDRAW, ro), EFAULT);
+	close(fd);
+	expect_unchanged(&before);
+}
+
+TEST(nonblock_withdraw_eagain)
+{
+	struct bank_stats before;
+	unsigned int m;
+	int fd;
+
+	for (m = 0; m < 4; m++) {
+		setup(modes[m], 200);
+		before = get_stats();
+		fd = dev_open(O_RDWR | O_NONBLOCK);
+		EXPECT_EQ(op(fd, BANK_IOC_WITHDRAW, 201, NULL), EAGAIN);
+		EXPECT_EQ(op(fd, BANK_IOC_WITHDRAW, INT64_MAX, NULL), EAGAIN);
+		close(fd);
+		expect_unchanged(&before);
+		EXPECT_EQ(get_stats().waits, 0);
+	}
+}
+
+/* A child that withdraws @amount, blocking; its exit code is the errno. */
+static pid_t blocked_withdrawer(int64_t amount)
+{
+	pid_t pid = fork();
+
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		int fd = dev_open(O_RDWR);
+
+		_exit(op(fd, BANK_IOC_WITHDRAW, amount, NULL));
+	}
+	return pid;
+}
+
+static int child_exit_code(pid_t pid)
+{
+	int status;
+
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+TEST(blocking_withdraw_woken_by_deposit)
+{
+	unsigned int m;
+	pid_t pid;
+	int64_t b = -1;
+	int fd;
+
+	for (m = 0; m < 4; m++) {
+		setup(modes[m], 200);
+		pid = blocked_withdrawer(300);
+		wait_for_waiters(1);
+		EXPECT_EQ(get_balance(), 200);
+		EXPECT_EQ(waitpid(pid, NULL, WNOHANG), 0);
+		fd = dev_open(O_RDWR);
+		EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 50, &b), 0);
+		EXPECT_EQ(b, 250);
+		sleep_ms(50);
+		EXPECT_EQ(waitpid(pid, NULL, WNOHANG), 0);	/* still short */
+		EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 50, NULL), 0);
+		close(fd);
+		EXPECT_EQ(child_exit_code(pid), 0);
+		EXPECT_EQ(get_balance(), 0);
+		EXPECT_EQ(get_stats().withdrawals, 1);
+	}
+}
+
+TEST(blocking_withdraw_woken_by_reset)
+{
+	pid_t pid;
+	int64_t v = 1000;
+	int fd;
+
+	setup("mutex", 0);
+	pid = blocked_withdrawer(10);
+	wait_for_waiters(1);
+	fd = dev_open(O_RDWR);
+	EXPECT_EQ(ioctl(fd, BANK_IOC_SET_BALANCE, &v), 0);
+	close(fd);
+	EXPECT_EQ(child_exit_code(pid), 0);
+	EXPECT_EQ(get_balance(), 990);
+}
+
+static int sig_pipe = -1;
+
+static void on_signal(int sig)
+{
+	char c = (char)sig;
+
+	if (write(sig_pipe, &c, 1) < 0)
+		_exit(99);
+}
+
+/*
+ * A blocked withdrawal and a signal. Without SA_RESTART the call ends with
+ * EINTR and takes nothing; with SA_RESTART it goes back to waiting, and a
+ * deposit completes it.
+ */
+static void signal_case(int restart)
+{
+	struct bank_stats before;
+	int pipefd[2];
+	char c;
+	pid_t pid;
+	int fd;
+
+	setup("mutex", 200);
+	before = get_stats();
+	ASSERT_EQ(pipe(pipefd), 0);
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sa.sa_flags = restart ? SA_RESTART : 0;
+		sig_pipe = pipefd[1];
+		sigaction(SIGUSR1, &sa, NULL);
+		fd = dev_open(O_RDWR);
+		_exit(op(fd, BANK_IOC_WITHDRAW, 500, NULL));
+	}
+	wait_for_waiters(1);
+	ASSERT_EQ(kill(pid, SIGUSR1), 0);
+	ASSERT_EQ(read(pipefd[0], &c, 1), 1);	/* the handler ran */
+	if (!restart) {
+		EXPECT_EQ(child_exit_code(pid), EINTR);
+		expect_unchanged(&before);
+		EXPECT_EQ(get_balance(), 200);
+		return;
+	}
+	sleep_ms(100);
+	EXPECT_EQ(waitpid(pid, NULL, WNOHANG), 0);	/* waiting again */
+	EXPECT_EQ(get_balance(), 200);
+	fd = dev_open(O_RDWR);
+	EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 300, NULL), 0);
+	close(fd);
+	EXPECT_EQ(child_exit_code(pid), 0);
+	EXPECT_EQ(get_balance(), 0);
+}
+
+TEST(blocking_withdraw_signal_eintr)
+{
+	signal_case(0);
+}
+
+TEST(blocking_withdraw_signal_sa_restart)
+{
+	signal_case(1);
+}
+
+TEST(cat_dev_bank)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+	FILE *p;
+
+	setup("mutex", 4242);
+	fd = dev_open(O_RDONLY);
+	n = read(fd, buf, sizeof(buf));
+	ASSERT_EQ(n, 5);
+	EXPECT_TRUE(memcmp(buf, "4242\n", 5) == 0);
+	EXPECT_EQ(read(fd, buf, sizeof(buf)), 0);	/* one line, then EOF */
+	close(fd);
+	p = popen("cat " BANK_DEVICE, "r");
+	ASSERT_TRUE(p != NULL);
+	ASSERT_TRUE(fgets(buf, sizeof(buf), p) != NULL);
+	EXPECT_TRUE(strcmp(buf, "4242\n") == 0);
+	EXPECT_EQ(pclose(p), 0);
+}
+
+TEST(sysfs_attributes_match_stats)
+{
+	struct bank_stats st;
+	int fd;
+
+	setup("spinlock", 100);
+	fd = dev_open(O_RDWR);
+	EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 5, NULL), 0);
+	EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 6, NULL), 0);
+	EXPECT_EQ(op(fd, BANK_IOC_WITHDRAW, 1, NULL), 0);
+	close(fd);
+	st = get_stats();
+	EXPECT_EQ(sysfs_value("balance"), 110);
+	EXPECT_EQ(sysfs_value("balance"), st.balance);
+	EXPECT_EQ(sysfs_value("expected"), st.expected);
+	EXPECT_EQ(sysfs_value("deposits"), 2);
+	EXPECT_EQ(sysfs_value("withdrawals"), 1);
+	EXPECT_EQ(sysfs_value("contended"), st.contended);
+	EXPECT_EQ(sysfs_value("waits"), 0);
+}
+
+/* ---- the batch ---------------------------------------------------------- */
+
+static int batch(int fd, const int64_t *amounts, uint32_t count,
+		 uint32_t flags, int64_t *balance)
+{
+	struct bank_batch bt = {
+		.amounts = (uintptr_t)amounts, .count = count, .flags = flags,
+		.balance = -1,
+	};
+
+	if (ioctl(fd, BANK_IOC_BATCH, &bt) < 0)
+		return errno;
+	if (balance)
+		*balance = bt.balance;
+	return 0;
+}
+
+TEST(batch_all_or_nothing)
+{
+	static int64_t big[BANK_BATCH_MAX + 1];
+	const int64_t ok[] = { 10, -5, 3, -8 };
+	const int64_t zero[] = { 1, 0, 1 };
+	const int64_t minimum[] = { 1, INT64_MIN };
+	const int64_t overdraw[] = { 100, -250, -51 };	/* fails at the third */
+	const int64_t overflow[] = { -1, INT64_MAX, -INT64_MAX };
+	struct bank_stats before, st;
+	unsigned int m, i;
+	int64_t b = -1;
+	int fd;
+
+	for (m = 0; m < 4; m++) {
+		setup(modes[m], 200);
+		fd = dev_open(O_RDWR);
+		EXPECT_EQ(batch(fd, ok, 4, 0, &b), 0);
+		EXPECT_EQ(b, 200);
+		st = get_stats();
+		EXPECT_EQ(st.deposits, 2);
+		EXPECT_EQ(st.withdrawals, 2);
+		EXPECT_EQ(st.expected, 200);
+
+		/* Each failure leaves everything as it was, even when earlier
+		 * entries of the batch were fine. */
+		before = get_stats();
+		EXPECT_EQ(batch(fd, ok, 0, 0, NULL), EINVAL);
+		EXPECT_EQ(batch(fd, ok, 4, 1, NULL), EINVAL);
+		EXPECT_EQ(batch(fd, zero, 3, 0, NULL), EINVAL);
+		EXPECT_EQ(batch(fd, minimum, 2, 0, NULL), EINVAL);
+		EXPECT_EQ(batch(fd, overdraw, 3, 0, NULL), EAGAIN);
+		EXPECT_EQ(batch(fd, overflow, 3, 0, NULL), EOVERFLOW);
+		EXPECT_EQ(batch(fd, (const int64_t *)8, 4, 0, NULL), EFAULT);
+		for (i = 0; i <= BANK_BATCH_MAX; i++)
+			big[i] = 1;
+		EXPECT_EQ(batch(fd, big, BANK_BATCH_MAX + 1, 0, NULL), E2BIG);
+		EXPECT_EQ(batch(fd, big, UINT32_MAX, 0, NULL), E2BIG);
+		close(fd);
+		expect_unchanged(&before);
+
+		fd = dev_open(O_RDWR);
+		EXPECT_EQ(batch(fd, big, BANK_BATCH_MAX, 0, &b), 0);
+		EXPECT_EQ(b, 200 + BANK_BATCH_MAX);
+		close(fd);
+		EXPECT_EQ(get_stats().deposits, before.deposits + BANK_BATCH_MAX);
+	}
+}
+
+/* ---- concurrency: the lesson itself ------------------------------------- */
+
+TEST_TIMEOUT(locked_modes_exact_4x100000, 600)
+{
+	unsigned int m;
+
+	for (m = 0; m < N_LOCKED; m++) {
+		struct bank_stats st;
+
+		setup(locked_modes[m], 1000);
+		hammer(4, 100000, 0);
+		st = get_stats();
+		TH_LOG("%-8s 4 x 100000 ops: balance %lld expected %lld contended %llu",
+		       locked_modes[m], (long long)st.balance,
+		       (long long)st.expected, (unsigned long long)st.contended);
+		EXPECT_EQ(st.balance, 1000);
+		EXPECT_EQ(st.expected, st.balance);
+		EXPECT_EQ(st.deposits, 200000);
+		EXPECT_EQ(st.withdrawals, 200000);
+	}
+}
+
+TEST_TIMEOUT(locked_modes_exact_and_contended_with_delay, 300)
+{
+	unsigned int m;
+
+	for (m = 0; m < N_LOCKED; m++) {
+		struct bank_stats st;
+
+		setup(locked_modes[m], 1000);
+		ASSERT_EQ(bank_param_write("delay_us", "20"), 0);
+		hammer(4, 2000, 0);
+		st = get_stats();
+		TH_LOG("%-8s delay_us=20, 4 x 2000 ops: balance %lld expected %lld contended %llu",
+		       locked_modes[m], (long long)st.balance,
+		       (long long)st.expected, (unsigned long long)st.contended);
+		EXPECT_EQ(st.balance, 1000);
+		EXPECT_EQ(st.expected, st.balance);
+		/* The lock was really fought over, or this proves nothing. */
+		EXPECT_TRUE(st.contended > 0);
+	}
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+}
+
+TEST_TIMEOUT(locked_modes_never_overdraw, 300)
+{
+	unsigned int m;
+
+	for (m = 0; m < N_LOCKED; m++) {
+		struct bank_stats st;
+		int i, status;
+
+		setup(locked_modes[m], 1000);
+		ASSERT_EQ(bank_param_write("delay_us", "5"), 0);
+		/* 4 processes try 500 non-blocking withdrawals each of 1000. */
+		for (i = 0; i < 4; i++) {
+			pid_t pid = fork();
+
+			ASSERT_TRUE(pid >= 0);
+			if (pid == 0) {
+				int fd = dev_open(O_RDWR | O_NONBLOCK), j;
+
+				for (j = 0; j < 500; j++) {
+					int e = op(fd, BANK_IOC_WITHDRAW, 1, NULL);
+
+					if (e && e != EAGAIN)
+						_exit(1);
+				}
+				_exit(0);
+			}
+		}
+		for (i = 0; i < 4; i++) {
+			ASSERT_TRUE(wait(&status) > 0);
+			EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		}
+		st = get_stats();
+		EXPECT_EQ(st.balance, 0);
+		EXPECT_EQ(st.withdrawals, 1000);
+		EXPECT_EQ(st.expected, 0);
+	}
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+}
+
+TEST_TIMEOUT(none_loses_updates, 300)
+{
+	struct bank_stats st;
+	int attempt;
+
+	/*
+	 * Two processes, each deposit then withdraw 1, with a window of 50 us
+	 * between read and write back. The kernel's exact count must disagree
+	 * with the balance. Measured: a few attempts, in case the scheduler
+	 * happens to run the two one after the other.
+	 */
+	for (attempt = 1; attempt <= 3; attempt++) {
+		setup("none", 100000);
+		ASSERT_EQ(bank_param_write("delay_us", "50"), 0);
+		hammer(2, 4000, 0);
+		st = get_stats();
+		TH_LOG("attempt %d: balance %lld, expected %lld: %lld lost",
+		       attempt, (long long)st.balance, (long long)st.expected,
+		       llabs((long long)(st.balance - st.expected)));
+		if (st.balance != st.expected)
+			break;
+	}
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+	EXPECT_TRUE(st.balance != st.expected);
+	EXPECT_EQ(st.deposits, 4000);
+	EXPECT_EQ(st.withdrawals, 4000);
+}
+
+TEST_TIMEOUT(notebook_defaults_end_at_200, 300)
+{
+	char cmd[PATH_MAX + 128];
+	unsigned int m;
+
+	/* The notebook: 100 x (sleep 10 ms, +-1) on each side, from 200. */
+	for (m = 0; m < 4; m++) {
+		struct bank_stats st;
+
+		setup(modes[m], 200);
+		snprintf(cmd, sizeof(cmd), "%s -q & ", prog("deposit"));
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd),
+			 "%s -q & wait", prog("withdraw"));
+		EXPECT_EQ(run(cmd), 0);
+		st = get_stats();
+		TH_LOG("%-8s final %lld, expected %lld", modes[m],
+		       (long long)st.balance, (long long)st.expected);
+		EXPECT_EQ(st.deposits, 100);
+		EXPECT_EQ(st.withdrawals, 100);
+		if (strcmp(modes[m], "none") != 0) {
+			EXPECT_EQ(st.balance, 200);
+			EXPECT_EQ(st.expected, 200);
+		}
+	}
+}
+
+/* ---- the programs ------------------------------------------------------- */
+
+TEST(programs_help_and_usage_errors)
+{
+	static const char *const progs[] = {
+		"deposit", "withdraw", "bankctl", "bank-race",
+	};
+	char cmd[PATH_MAX + 128];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s --help | grep -q '^Usage: %s'",
+			 prog(progs[i]), progs[i]);
+		EXPECT_EQ(run(cmd), 0);
+		snprintf(cmd, sizeof(cmd), "%s --bogus 2>/dev/null", prog(progs[i]));
+		EXPECT_EQ(run(cmd), 2);
+	}
+	snprintf(cmd, sizeof(cmd), "%s -n -1 2>/dev/null", prog("deposit"));
+	EXPECT_EQ(run(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "%s -a 0 2>/dev/null", prog("withdraw"));
+	EXPECT_EQ(run(cmd), 2);
+}
+
+TEST(programs_report_failed_calls)
+{
+	char cmd[PATH_MAX + 256];
+
+	setup("mutex", 5);
+	/* withdraw --nonblock of more than there is: EAGAIN, named, exit 1. */
+	snprintf(cmd, sizeof(cmd),
+		 "%s -N -a 6 -n 1 -s 0 2>&1 | grep -q '^withdraw: ioctl BANK_IOC_WITHDRAW: Resource temporarily unavailable$'",
+		 prog("withdraw"));
+	EXPECT_EQ(run(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s -N -a 6 -n 1 -s 0 2>/dev/null",
+		 prog("withdraw"));
+	EXPECT_EQ(run(cmd), 1);
+	snprintf(cmd, sizeof(cmd), "%s -d /nonexistent -n 1 2>&1 | grep -q '^deposit: open /nonexistent: No such file or directory$'",
+		 prog("deposit"));
+	EXPECT_EQ(run(cmd), 0);
+	EXPECT_EQ(get_balance(), 5);
+}
+
+TEST(bankctl_commands)
+{
+	char cmd[PATH_MAX + 256];
+	const char *ctl = NULL;
+	char path[PATH_MAX];
+
+	setup("mutex", 200);
+	snprintf(path, sizeof(path), "%s", prog("bankctl"));
+	ctl = path;
+#define CTL(args, want) \
+	do { \
+		snprintf(cmd, sizeof(cmd), "test \"$(%s " args ")\" = \"" want "\"", ctl); \
+		EXPECT_EQ(run(cmd), 0); \
+	} while (0)
+	CTL("balance", "200");
+	CTL("deposit 5", "205");
+	CTL("withdraw 10", "195");
+	CTL("withdraw 1000 --nonblock 2>&1", "bankctl: ioctl BANK_IOC_WITHDRAW: Resource temporarily unavailable");
+	CTL("set 42 && echo done", "done");
+	CTL("balance", "42");
+	CTL("stats | sed -n 's/^deposits: *//p'", "0");
+	CTL("lock", "mutex");
+	CTL("lock atomic && echo switched", "switched");
+	CTL("stats | sed -n 's/^lock: *//p'", "atomic");
+	CTL("lock bogus 2>&1", "bankctl: write /sys/module/bank/parameters/lock: Invalid argument");
+	CTL("delay 7 && echo set", "set");
+	CTL("delay", "7");
+	CTL("set -1 2>&1", "bankctl: ioctl BANK_IOC_SET_BALANCE: Invalid argument");
+#undef CTL
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+}
+
+TEST_TIMEOUT(bank_race_runner_rows, 120)
+{
+	char cmd[PATH_MAX + 256];
+
+	/* Locked: exit 0 and "exact"; none with a window: exit 3, lost. */
+	snprintf(cmd, sizeof(cmd), "%s -m mutex -D 0 -p 2 -n 2000 -s 0 | grep -q ' exact$'",
+		 prog("bank-race"));
+	EXPECT_EQ(run(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s -m none -D 50 -b 100000 -n 3000 -s 0 >/dev/null",
+		 prog("bank-race"));
+	EXPECT_EQ(run(cmd), 3);
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+}
+
+/* ---- other clients ------------------------------------------------------ */
+
+TEST_TIMEOUT(compat_32bit_client, 120)
+{
+	char cmd[PATH_MAX + 256];
+
+	if (access(prog("bank_test32"), X_OK) != 0)
+		SKIP("no 32-bit build of this test (no gcc-multilib)");
+	/* The same tests, as a 32-bit process: every ioctl through .compat_ioctl. */
+	snprintf(cmd, sizeof(cmd), "set -o pipefail; %s deposit_withdraw amount_not "
+		 "deposit_past readonly unknown_command bad_pointers nonblock batch "
+		 "sysfs | sed 's/^/    /'", prog("bank_test32"));
+	EXPECT_EQ(run(cmd), 0);
+}
+
+TEST_TIMEOUT(python_notebook_port, 120)
+{
+	char cmd[PATH_MAX + 256];
+	const char *repo = getenv("KBANK_REPO");
+
+	if (!repo || access("/host/usr/bin/python3", X_OK) != 0)
+		SKIP("no host python3 over 9p in this VM");
+	setup("mutex", 0);
+	snprintf(cmd, sizeof(cmd),
+		 "chroot /host /usr/bin/python3 %s/userspace/python/notebook.py --sleep 0.001 | tail -n 1 | grep -qx 200",
+		 repo);
+	EXPECT_EQ(run(cmd), 0);
+	EXPECT_EQ(get_stats().deposits, 100);
+	EXPECT_EQ(get_stats().withdrawals, 100);
+}
+
+int main(int argc, char **argv)
+{
+	set_progname(argv[0]);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!module_loaded() && mod_load("") != 0) {
+		printf("Bail out! cannot load %s\n", ko_path());
+		return 1;
+	}
+	return tap_main(argc, argv);
+}
