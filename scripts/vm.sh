@@ -32,7 +32,12 @@ mkdir -p "$dir/bin" "$dir/ko"
 # Build: the module against the guest's kernel, programs linked statically.
 make -s -C "$top" module KDIR="$KDIR" >"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "module build failed"; }
-cp "$top"/module/*.ko "$dir/ko/"
+# Only what this build made: a module left from another kernel would not load.
+rm -f "$dir"/ko/*.ko
+for ko in $(sed 's/\.o$/.ko/' "$top/modules.order"); do
+	case $ko in /*) ;; *) ko="$top/$ko" ;; esac
+	cp "$ko" "$dir/ko/"
+done
 make -s -C "$top" progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "program build failed"; }
 # The same test program as a 32-bit process, for the compat ioctl path.

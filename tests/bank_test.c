@@ -1083,6 +1083,88 @@ TEST_TIMEOUT(python_notebook_port, 120)
 	EXPECT_EQ(get_stats().withdrawals, 100);
 }
 
+/* ---- the debug kernel: KCSAN and KUnit ----------------------------------- */
+
+/* Read the whole kernel log into @buf; return its length. */
+static int kernel_log(char *buf, int size)
+{
+	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size - 1);
+
+	ASSERT_TRUE(n >= 0);
+	buf[n] = '\0';
+	return n;
+}
+
+TEST_TIMEOUT(kcsan_sees_the_race_in_none, 300)
+{
+	static char log[1 << 20];
+	const char *report =
+		"BUG: KCSAN: data-race in bank_update_none [bank] / bank_update_none [bank]";
+	int round;
+
+	if (access("/sys/kernel/debug/kcsan", F_OK) != 0)
+		SKIP("this kernel has no KCSAN (make check-debug has)");
+	/* The tool must catch the bug it is there for: the unlocked update. */
+	for (round = 1; round <= 10; round++) {
+		setup("none", 1000000);
+		hammer(2, 20000, 0);
+		kernel_log(log, sizeof(log));
+		if (strstr(log, report))
+			break;
+	}
+	TH_LOG("KCSAN reported the race after %d round(s) of 2 x 20000 ops", round);
+	EXPECT_TRUE(strstr(log, report) != NULL);
+}
+
+TEST(kunit_bank_logic)
+{
+	static const char *const cases[] = {
+		"bank_logic_deposit", "bank_logic_withdraw", "bank_logic_batch",
+		"bank_logic_lock_names",
+	};
+	char results[8192], want[128];
+	unsigned int i;
+	FILE *f;
+	size_t n;
+	int fd;
+
+	if (access("/kbank/bank_logic_test.ko", F_OK) != 0)
+		SKIP("no KUnit in this kernel (make check-debug has it)");
+	fd = open("/kbank/bank_logic_test.ko", O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(syscall(SYS_finit_module, fd, "", 0), 0);
+	close(fd);
+	f = fopen("/sys/kernel/debug/kunit/bank_logic/results", "r");
+	ASSERT_TRUE(f != NULL);
+	n = fread(results, 1, sizeof(results) - 1, f);
+	fclose(f);
+	results[n] = '\0';
+	EXPECT_TRUE(strstr(results, "not ok") == NULL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(want, sizeof(want), "ok %u %s", i + 1, cases[i]);
+		if (!strstr(results, want)) {
+			TH_LOG("missing '%s' in the results:", want);
+			fputs(results, stdout);
+			tap_test_failed = 1;
+		}
+	}
+	EXPECT_EQ(syscall(SYS_delete_module, "bank_logic_test", O_NONBLOCK), 0);
+}
+
+/* Last: nothing above tainted the kernel beyond loading our modules. */
+TEST(kernel_not_tainted)
+{
+	/* O: out-of-tree module, E: unsigned module, N: a test (KUnit) ran. */
+	const unsigned long allowed = 1UL << 12 | 1UL << 13 | 1UL << 18;
+	char buf[32];
+	unsigned long taint;
+
+	ASSERT_EQ(read_line("/proc/sys/kernel/tainted", buf, sizeof(buf)), 0);
+	taint = strtoul(buf, NULL, 10);
+	TH_LOG("tainted = %lu", taint);
+	EXPECT_EQ(taint & ~allowed, 0);
+}
+
 int main(int argc, char **argv)
 {
 	set_progname(argv[0]);

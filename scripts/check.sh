@@ -1,0 +1,38 @@
+#!/bin/sh
+# make check (KERNEL=debug: make check-debug): set up the machine, lint, the
+# ABI of the Python port, then the whole suite in the VM. Every check prints
+# one TAP line; the run ends with "N passed, N failed" and fails if N > 0.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
+
+"$here/setup.sh" || exit 1
+mkdir -p "$top/build"
+log="$top/build/check-${KERNEL:-stock}.log"
+start=$(date +%s)
+
+# A phase that fails without saying which check failed still counts as one.
+phase() {
+	name=$1
+	shift
+	( "$@" 2>&1; echo $? >"$log.rc" ) | tee "$log.phase"
+	rc=$(cat "$log.rc")
+	if [ $rc != 0 ] && ! grep -q '^not ok' "$log.phase"; then
+		echo "not ok - $name (exit status $rc)"
+	fi
+}
+
+{
+	phase lint "$here/lint.sh"
+	phase abi "$top/tests/abi_check.sh"
+	phase suite "$here/vm.sh" -t 1200 -- /kbank/guest/check.sh
+} | tee "$log"
+rm -f "$log.phase" "$log.rc"
+
+passed=$(grep -E '^ok ' "$log" | grep -vc '# SKIP')
+skipped=$(grep -E '^ok ' "$log" | grep -c '# SKIP')
+failed=$(grep -c '^not ok' "$log")
+echo "# ${KERNEL:-stock} kernel: $skipped skipped, $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
