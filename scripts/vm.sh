@@ -24,6 +24,7 @@ while getopts t:p:s opt; do
 done
 shift $((OPTIND - 1))
 
+guest="$*"
 eval "$("$here/kernel.sh")"
 name=${KERNEL:-stock}
 dir="$top/build/vm-$name"
@@ -57,28 +58,26 @@ console="$dir/console.log" results="$dir/results.log"
 
 kcmd="console=ttyS0 quiet panic=-1 oops=panic"
 [ "$name" = debug ] && kcmd="$kcmd kcsan.skip_watch=200"
+set -- qemu-system-x86_64 -accel "$accel" $cpu -smp 2 -m 1024 \
+	-nodefaults -display none -no-reboot -nic none \
+	-kernel "$VMLINUZ" -initrd "$dir/initramfs.cpio.gz" \
+	-fsdev local,id=hr,path=/,security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=hr,mount_tag=hostroot
+
 if [ -n "$shell" ]; then
-	serial0="mon:stdio" serial1="file:$results" timeout=""
-	set -- shell
-else
-	serial0="file:$console" serial1="stdio"
-	timeout="timeout -k 5 $limit"
+	# The console is the terminal; Ctrl-A X also leaves.
+	exec "$@" -serial mon:stdio -serial "file:$results" \
+		-append "$kcmd -- shell"
 fi
 
 # 9p shares the host's root read-only: python3 in the guest.
 start=$(date +%s)
 set +e
-$timeout qemu-system-x86_64 -accel "$accel" $cpu -smp 2 -m 1024 \
-	-nodefaults -display none -no-reboot -nic none \
-	-kernel "$VMLINUZ" -initrd "$dir/initramfs.cpio.gz" \
-	-fsdev local,id=hr,path=/,security_model=none,readonly=on \
-	-device virtio-9p-pci,fsdev=hr,mount_tag=hostroot \
-	-serial "$serial0" -serial "$serial1" \
-	-append "$kcmd -- $*" </dev/null 2>"$dir/qemu.err" |
+timeout -k 5 "$limit" "$@" -serial "file:$console" -serial stdio \
+	-append "$kcmd -- $guest" </dev/null 2>"$dir/qemu.err" |
 	tr -d '\r' | tee "$results" |
 	awk '/^KBANK-DMESG-BEGIN$/ { quiet = 1 } !quiet && !/^KBANK-EXIT:/ { print; fflush() }'
 set -e
-[ -n "$shell" ] && exit 0
 msg "guest ran $(( $(date +%s) - start )) s"
 
 sed -n '/^KBANK-DMESG-BEGIN$/,/^KBANK-DMESG-END$/p' "$results" >"$dir/dmesg.log"
