@@ -523,7 +523,6 @@ static const struct file_operations bank_fops = {
 	.read		= bank_read,
 	.unlocked_ioctl	= bank_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
-	.llseek		= no_llseek,
 };
 
 /* sysfs: /sys/class/misc/bank/<name>, one value per file. */

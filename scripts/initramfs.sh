@@ -29,12 +29,19 @@ chmod +x "$root/init"
 if [ -n "$moddir" ]; then
 	mkdir -p "$root/kbank/mods"
 	kver=${moddir##*/}
+	base=${moddir%/lib/modules/*}
 	# virtio-pci carries 9p's transport; modprobe lists each in load order.
 	for m in virtio_pci 9pnet_virtio 9p; do
-		modprobe -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+		modprobe -d "${base:-/}" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 	done | awk '!seen[$0]++' | while read -r ko; do
-		cp "$ko" "$root/kbank/mods/"
-		echo "${ko##*/}" >>"$root/kbank/mods.list"
+		# Newer Debian kernels ship modules compressed: busybox wants .ko.
+		name=${ko##*/}
+		case $name in
+		*.ko.xz)  xz -dc "$ko" >"$root/kbank/mods/${name%.xz}" ;;
+		*.ko.zst) zstd -qdc "$ko" >"$root/kbank/mods/${name%.zst}" ;;
+		*)        cp "$ko" "$root/kbank/mods/" ;;
+		esac
+		echo "${name%.ko*}.ko" >>"$root/kbank/mods.list"
 	done
 fi
 

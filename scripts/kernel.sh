@@ -9,12 +9,14 @@
 # KERNEL=stock (the default): the newest installed Debian image whose headers
 # are installed too, so that image, headers and module always match.
 # KERNEL=debug: the debug kernel of scripts/debug-kernel.sh.
+# KERNEL=6.12 or 6.1-rt: the matrix's extra kernels (scripts/extra-kernel.sh),
+# fetched into kbank's cache on first use. KERNEL=6.1 is the stock kernel.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 case "${KERNEL:-stock}" in
-stock|"")
+stock|6.1|"")
 	kver=""
 	for img in $(ls /boot/vmlinuz-* 2>/dev/null | sort -V); do
 		v=${img#/boot/vmlinuz-}
@@ -34,7 +36,10 @@ debug)
 	echo "KDIR=$src"
 	echo "MODDIR="
 	;;
+6.12|6.1-rt)
+	"$here/extra-kernel.sh" "$KERNEL"
+	;;
 *)
-	die "KERNEL=${KERNEL}: unknown kernel (stock or debug)"
+	die "KERNEL=${KERNEL}: unknown kernel (stock, 6.1, 6.12, 6.1-rt or debug)"
 	;;
 esac

@@ -31,7 +31,8 @@ dir="$top/build/vm-$name"
 mkdir -p "$dir/bin" "$dir/ko"
 
 # Build: the module against the guest's kernel, programs linked statically.
-make -s -C "$top" module KDIR="$KDIR" >"$dir/build.log" 2>&1 ||
+make -s -C "$top" module KDIR="$KDIR" KCFLAGS="${KBANK_KCFLAGS:-}" \
+	>"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "module build failed"; }
 # Only what this build made: a module left from another kernel would not load.
 rm -f "$dir"/ko/*.ko
@@ -75,8 +76,10 @@ start=$(date +%s)
 set +e
 timeout -k 5 "$limit" "$@" -serial "file:$console" -serial stdio \
 	-append "$kcmd -- $guest" </dev/null 2>"$dir/qemu.err" |
-	tr -d '\r' | tee "$results" |
-	awk '/^KBANK-DMESG-BEGIN$/ { quiet = 1 } !quiet && !/^KBANK-EXIT:/ { print; fflush() }'
+	awk -v results="$results" '
+	{ sub(/\r$/, ""); print >results; fflush(results) }
+	/^KBANK-DMESG-BEGIN$/ { quiet = 1 }
+	!quiet && !/^KBANK-EXIT:/ { print; fflush() }'
 set -e
 msg "guest ran $(( $(date +%s) - start )) s"
 
