@@ -28,7 +28,10 @@ printf '%s\n' "$report" | awk '
 echo
 echo "Where those frames are in module/bank.c:"
 for frame in $(printf '%s\n' "$report" | awk '/^(read|write)/ { getline; print $1 }' | sort -u); do
-	where=$("$KDIR/scripts/faddr2line" "$top/module/bank.ko" "$frame" 2>/dev/null |
+	# A stack holds return addresses: the access is one byte before.
+	func=${frame%%+*} off=${frame#*+}
+	off=$(printf '0x%x' $(( ${off%%/*} - 1 )))
+	where=$("$KDIR/scripts/faddr2line" "$top/module/bank.ko" "$func+$off/${frame#*/}" 2>/dev/null |
 		sed -n 's/.* at \(.*bank\.c:[0-9]*\).*/\1/p' | head -n 1)
 	[ -n "$where" ] || continue
 	line=${where##*:}

