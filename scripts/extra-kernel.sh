@@ -13,9 +13,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 name=$1
+# The RT kernel comes from the same suites as the stock one (point release,
+# updates and security), so that its version matches the stock kernel's.
+debian="http://deb.debian.org/debian"
+keys="[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]"
 case $name in
-6.12)	suite=bookworm-backports flavour=amd64 ;;
-6.1-rt)	suite=bookworm flavour=rt-amd64 ;;
+6.12)	flavour=amd64
+	sources="deb $keys $debian bookworm-backports main" ;;
+6.1-rt)	flavour=rt-amd64
+	sources="deb $keys $debian bookworm main
+deb $keys $debian bookworm-updates main
+deb $keys http://deb.debian.org/debian-security bookworm-security main" ;;
 *)	die "unknown extra kernel '$name' (6.12 or 6.1-rt)" ;;
 esac
 
@@ -27,11 +35,11 @@ if [ -f "$dir/env" ]; then
 fi
 command -v dpkg-deb >/dev/null || die "dpkg-deb missing"
 start=$(date +%s)
-msg "fetching the $name kernel ($suite) into $dir"
+msg "fetching the $name kernel into $dir (private apt lists; system sources untouched)"
 rm -rf "$dir"
 mkdir -p "$dir/apt/lists/partial" "$dir/apt/archives/partial" "$dir/debs" "$root"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" \
-	>"$dir/apt/sources.list"
+echo "$sources" >"$dir/apt/sources.list"
+: >"$dir/apt/status"
 apt() {
 	cmd=$1
 	shift
@@ -39,7 +47,8 @@ apt() {
 		-o Dir::Etc::SourceParts=/nonexistent \
 		-o Dir::State::Lists="$dir/apt/lists" \
 		-o Dir::Cache::Archives="$dir/apt/archives" \
-		-o Dir::Cache="$dir/apt" "$@"
+		-o Dir::Cache="$dir/apt" -o Dir::State::status="$dir/apt/status" \
+		-o APT::Sandbox::User=root "$@"
 }
 apt apt-get update >"$dir/apt.log" 2>&1 || { cat "$dir/apt.log" >&2; die "apt-get update failed"; }
 

@@ -25,7 +25,8 @@ done
 shift $((OPTIND - 1))
 
 guest="$*"
-eval "$("$here/kernel.sh")"
+kenv=$("$here/kernel.sh") || die "no kernel to boot (KERNEL=${KERNEL:-stock})"
+eval "$kenv"
 name=${KERNEL:-stock}
 dir="$top/build/vm-$name"
 mkdir -p "$dir/bin" "$dir/ko"
