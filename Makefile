@@ -47,10 +47,12 @@ $(call prog,%,tests): tests/%.c $(COMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BANK_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON) $(LDLIBS)
 
+# Without KDIR's help, so that it works on any machine: what kbuild writes.
 clean:
-	-test ! -d "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -f $(foreach p,$(PROGS),userspace/$(p)) $(foreach t,$(TESTS),tests/$(t))
-	rm -rf build
+	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd
+	rm -f .*.cmd .module-common.o Module.symvers modules.order
+	rm -rf build .tmp_versions
 	find . -name '__pycache__' -prune -exec rm -rf {} +
 
 check:

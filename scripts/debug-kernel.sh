@@ -57,7 +57,7 @@ start=$(date +%s)
 	msg "... $(grep -c '^  CC' "$log" 2>/dev/null || echo 0) objects compiled"
 done) &
 ticker=$!
-trap 'kill $ticker 2>/dev/null' EXIT
+trap 'kill $ticker 2>/dev/null || :' EXIT
 if ! timeout 3600 make -j"$jobs" bzImage modules >"$log" 2>&1; then
 	tail -n 30 "$log" >&2
 	die "debug kernel build failed (log: $log)"
