@@ -181,7 +181,7 @@ def plots(rows, outdir):
     data("batch.dat", b_lines)
 
     script = """
-set terminal pngcairo size 900,560 font ",11"
+set terminal pngcairo size 900,560 font ",11" noenhanced
 set datafile commentschars "#"
 set grid
 set key outside right
