@@ -332,10 +332,7 @@ int main(int argc, char **argv)
 
 	uses_bank = bench == B_DEPOSIT || bench == B_ALT || bench == B_BATCH ||
 		    bench == B_PAIRED;
-	if (lock && bank_param_write("lock", lock) < 0)
-		die_errno("write " BANK_PARAMS "/lock");
-	if (delay && bank_param_write("delay_us", delay) < 0)
-		die_errno("write " BANK_PARAMS "/delay_us");
+	bank_configure(lock, delay);
 	if (uses_bank) {
 		/* Far from 0 and from S64_MAX: no withdrawal ever waits. */
 		fd = bank_open(device, O_RDWR);

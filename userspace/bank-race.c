@@ -152,10 +152,7 @@ int main(int argc, char **argv)
 		die_usage("unexpected argument '%s'", argv[optind]);
 
 	/* The lock can change only while nobody has the device open. */
-	if (lock && bank_param_write("lock", lock) < 0)
-		die_errno("write " BANK_PARAMS "/lock");
-	if (delay && bank_param_write("delay_us", delay) < 0)
-		die_errno("write " BANK_PARAMS "/delay_us");
+	bank_configure(lock, delay);
 
 	fd = bank_open(device, O_RDWR);
 	bank_ioctl_or_die(fd, BANK_IOC_SET_BALANCE, &start,

@@ -138,6 +138,14 @@ int bank_param_write(const char *name, const char *value)
 	return n < 0 ? -1 : 0;
 }
 
+void bank_configure(const char *lock, const char *delay_us)
+{
+	if (lock && bank_param_write("lock", lock) < 0)
+		die_errno("write " BANK_PARAMS "/lock");
+	if (delay_us && bank_param_write("delay_us", delay_us) < 0)
+		die_errno("write " BANK_PARAMS "/delay_us");
+}
+
 void sleep_seconds(double seconds)
 {
 	struct timespec ts;

@@ -55,6 +55,12 @@ void bank_ioctl_or_die(int fd, unsigned long cmd, void *arg,
 int bank_param_read(const char *name, char *buf, size_t size);
 int bank_param_write(const char *name, const char *value);
 
+/*
+ * Set the lock mode and delay_us of bank.ko, each only if not NULL, or die
+ * naming the file. The lock changes only while nobody has the device open.
+ */
+void bank_configure(const char *lock, const char *delay_us);
+
 /* Sleep for @seconds (fractions allowed); 0 returns at once. */
 void sleep_seconds(double seconds);
 
