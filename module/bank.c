@@ -531,7 +531,7 @@ static ssize_t balance_show(struct device *dev, struct device_attribute *attr,
 {
 	s64 balance;
 
-	/* No descriptor may be open: keep the mode from changing under us. */
+	/* A sysfs reader holds no descriptor: hold off a change of mode. */
 	mutex_lock(&bank_open_lock);
 	balance = bank_read_balance();
 	mutex_unlock(&bank_open_lock);
