@@ -9,6 +9,7 @@
 
 #include <linux/errno.h>
 #include <linux/limits.h>
+#include <linux/minmax.h>
 #include <linux/overflow.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -105,6 +106,94 @@ static inline int bank_batch_result(s64 balance, const s64 *amounts,
 	}
 	*result = balance;
 	return 0;
+}
+
+/**
+ * struct bank_change - a request, summed up once so that applying it is O(1)
+ * @amounts:     the entries: > 0 deposits, < 0 withdrawals
+ * @count:       number of entries
+ * @deposits:    number of entries > 0
+ * @withdrawals: number of entries < 0
+ * @net:         the sum of the entries: what the balance gains
+ * @low:         the lowest running total, <= 0: how far the entries dip
+ * @high:        the highest running total, >= 0: how far they climb
+ * @overflowed:  a running total left s64: no balance can take the entries
+ *
+ * The entries can be applied to @balance exactly when @balance + @low >= 0
+ * and @balance + @high <= S64_MAX: every intermediate balance is @balance
+ * plus a running total. Checking that is O(1), however many entries there
+ * are, so a lock holder or a compare-and-swap retry never walks the array.
+ */
+struct bank_change {
+	const s64 *amounts;
+	u32 count;
+	u32 deposits;
+	u32 withdrawals;
+	s64 net;
+	s64 low;
+	s64 high;
+	bool overflowed;
+};
+
+/**
+ * bank_change_init() - sum up @count entries at @amounts into @c
+ * @c:       the summary, filled in on success
+ * @amounts: the entries; they must stay in place while @c is used
+ * @count:   number of entries
+ *
+ * Return: 0, or -EINVAL if an entry is 0 or S64_MIN (which has no positive
+ * counterpart).
+ */
+static inline int bank_change_init(struct bank_change *c, const s64 *amounts,
+				   u32 count)
+{
+	s64 total = 0;
+	u32 i;
+
+	memset(c, 0, sizeof(*c));
+	c->amounts = amounts;
+	c->count = count;
+	for (i = 0; i < count; i++) {
+		if (amounts[i] == 0 || amounts[i] == S64_MIN)
+			return -EINVAL;
+		if (amounts[i] > 0)
+			c->deposits++;
+		else
+			c->withdrawals++;
+		if (c->overflowed)
+			continue;
+		if (check_add_overflow(total, amounts[i], &total)) {
+			c->overflowed = true;
+			continue;
+		}
+		c->low = min(c->low, total);
+		c->high = max(c->high, total);
+	}
+	c->net = total;
+	return 0;
+}
+
+/**
+ * bank_apply() - the balance after applying @c to @old: "new = old + amount"
+ * @old:    the balance before, >= 0
+ * @c:      the request, from bank_change_init()
+ * @result: the balance after, written only on success
+ *
+ * When the summary proves that every intermediate balance stays within
+ * 0..S64_MAX, the result is @old + @c->net. Otherwise the entries are
+ * applied one by one, which finds the first one that fails and its error;
+ * that path ends the request, so it runs at most once per call.
+ *
+ * Return: 0, -EAGAIN (an overdraft) or -EOVERFLOW.
+ */
+static inline int bank_apply(s64 old, const struct bank_change *c,
+			     s64 *result)
+{
+	if (!c->overflowed && old + c->low >= 0 && c->high <= S64_MAX - old) {
+		*result = old + c->net;
+		return 0;
+	}
+	return bank_batch_result(old, c->amounts, c->count, result);
 }
 
 #endif /* _BANK_LOGIC_H */
