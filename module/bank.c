@@ -10,14 +10,19 @@
  *             purpose: it is the bug the other modes fix.
  *   spinlock  spinlock_t: a waiter spins on its CPU until the lock is free.
  *   mutex     struct mutex: a waiter sleeps and lets its CPU do other work.
- *   atomic    atomic64_t: no lock, a compare-and-swap that retries when
- *             another CPU changed the balance in between.
+ *   atomic    atomic64_t: no lock on the balance, a compare-and-swap that
+ *             retries when another CPU changed the balance in between.
  *
  * Locking, in the order locks nest:
  *   kernel_param_lock (taken by the kernel around a parameter write)
  *     bank_open_lock     open/release against a change of lock mode
- *       bank_mutex or bank_spinlock   the balance, per mode
+ *       bank_mutex, bank_spinlock or bank_atomic_rwsem   per mode
  *         bank_wq's own lock          (inside wake_up/wait_event)
+ *
+ * Every wait is bounded or ends on a signal: a spinlock holder busy-waits
+ * at most BANK_SPIN_DELAY_MAX_US; the mutex, the rwsem and the wait for
+ * funds give up on a signal with nothing changed; a compare-and-swap
+ * retries at most BANK_CAS_TRIES times before it excludes the others.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -27,10 +32,13 @@
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
+#include <linux/lockdep.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -40,7 +48,29 @@
 
 #include "bank_logic.h"
 
+/*
+ * The balance is read without a lock (bank_peek()), which a 32-bit CPU
+ * cannot do in one access for an s64, and initial_balance is a long.
+ */
+#if BITS_PER_LONG != 64
+#error "kbank needs a 64-bit kernel"
+#endif
+
+/* delay_us: a sleeping delay (mutex, atomic, none) may be this long... */
 #define BANK_DELAY_MAX_US	10000
+/*
+ * ...but a spinlock holder busy-waits with preemption off, and a waiter
+ * spins on every other CPU meanwhile: 1 ms, the longest that the kernel's
+ * own docs (timers-howto) still call a busy-wait, bounds what any process
+ * that can open /dev/bank can keep a CPU from scheduling.
+ */
+#define BANK_SPIN_DELAY_MAX_US	1000
+/*
+ * Mode atomic: compare-and-swap tries before an update stops the others
+ * (see bank_update_atomic()). Each try is a few instructions, so a caller
+ * can only lose this many times to a flood of other updates, never forever.
+ */
+#define BANK_CAS_TRIES		16
 
 /*
  * The lock mode in force, BANK_LOCK_*. Written only by bank_mode_set(),
@@ -74,10 +104,23 @@ static DEFINE_MUTEX(bank_mutex);
 static atomic64_t bank_abalance = ATOMIC64_INIT(0);
 
 /*
+ * Mode atomic: one word needs no lock, but two words that must change
+ * together do. An update changes bank_abalance and then its accounting in
+ * bank_stats; a reset or a snapshot must not fall in between, or "expected"
+ * would disagree with the balance although nothing was lost. So updates
+ * hold this rwsem shared (they never wait for each other: the
+ * compare-and-swap keeps them apart) and a reset or a snapshot holds it
+ * exclusively. An update that keeps losing its compare-and-swap also takes
+ * it exclusively, once, to be sure to finish.
+ */
+static DECLARE_RWSEM(bank_atomic_rwsem);
+
+/*
  * What happened since the last reset. Atomics, so that they stay exact in
  * every mode, mode none included: "expected" is the balance that the
  * successful operations add up to, and differs from the real balance
- * exactly when updates were lost. Reset under the mode's lock.
+ * exactly when updates were lost. Reset under the mode's lock (in mode
+ * atomic, bank_atomic_rwsem held exclusively).
  */
 static struct {
 	atomic64_t expected;
@@ -96,42 +139,59 @@ static unsigned int delay_us;
 
 /**
  * struct bank_req - one request, as a batch of signed amounts
- * @amounts:     the entries: > 0 deposits, < 0 withdrawals, never 0
- * @count:       number of entries
- * @deposits:    number of entries > 0
- * @withdrawals: number of entries < 0
- * @delay_us:    time to spend between reading and writing the balance
+ * @change:   the entries and their summary (bank_logic.h)
+ * @delay_us: time to spend between reading and writing the balance
  *
  * A deposit of n is the batch { n }, a withdrawal of n the batch { -n }:
  * every update goes through the same critical section.
  */
 struct bank_req {
-	const s64 *amounts;
-	u32 count;
-	u32 deposits;
-	u32 withdrawals;
+	struct bank_change change;
 	unsigned int delay_us;
 };
 
-/* The window between read and write back: it is what makes a race visible. */
+/* delay_us as the mode in force may use it: see BANK_SPIN_DELAY_MAX_US. */
+static unsigned int bank_delay_in_force(void)
+{
+	unsigned int us = READ_ONCE(delay_us);
+
+	if (bank_mode == BANK_LOCK_SPINLOCK)
+		return min(us, BANK_SPIN_DELAY_MAX_US);
+	return us;
+}
+
+static int bank_req_init(struct bank_req *req, const s64 *amounts, u32 count)
+{
+	req->delay_us = bank_delay_in_force();
+	return bank_change_init(&req->change, amounts, count);
+}
+
+/*
+ * The window between read and write back: it is what makes a race visible.
+ * Only a spinlock holder must not sleep; it busy-waits, in milliseconds
+ * (mdelay) and then microseconds, as udelay() is meant for short waits.
+ */
 static void bank_delay(unsigned int us, bool may_sleep)
 {
 	if (!us)
 		return;
-	if (may_sleep)
+	if (may_sleep) {
 		fsleep(us);
-	else
-		udelay(us);
+		return;
+	}
+	if (us >= 1000)
+		mdelay(us / 1000);
+	udelay(us % 1000);
 }
 
 /* Record a successful request in the statistics. */
 static void bank_account(const struct bank_req *req, s64 delta)
 {
 	atomic64_add(delta, &bank_stats.expected);
-	if (req->deposits)
-		atomic64_add(req->deposits, &bank_stats.deposits);
-	if (req->withdrawals)
-		atomic64_add(req->withdrawals, &bank_stats.withdrawals);
+	if (req->change.deposits)
+		atomic64_add(req->change.deposits, &bank_stats.deposits);
+	if (req->change.withdrawals)
+		atomic64_add(req->change.withdrawals, &bank_stats.withdrawals);
 }
 
 /*
@@ -147,8 +207,8 @@ static noinline int bank_update_none(const struct bank_req *req, s64 *balance)
 	int ret;
 
 	old = bank_balance;
-	bank_delay(req->delay_us, false);
-	ret = bank_batch_result(old, req->amounts, req->count, &new);
+	bank_delay(req->delay_us, true);
+	ret = bank_apply(old, &req->change, &new);	/* new = old + amount */
 	if (ret)
 		return ret;
 	bank_balance = new;
@@ -167,9 +227,14 @@ static int bank_update_locked(const struct bank_req *req, s64 *balance,
 	s64 old, new;
 	int ret;
 
+	if (may_sleep)
+		lockdep_assert_held(&bank_mutex);
+	else
+		lockdep_assert_held(&bank_spinlock);
+
 	old = bank_balance;
 	bank_delay(req->delay_us, may_sleep);
-	ret = bank_batch_result(old, req->amounts, req->count, &new);
+	ret = bank_apply(old, &req->change, &new);
 	if (ret)
 		return ret;
 	WRITE_ONCE(bank_balance, new);
@@ -185,29 +250,53 @@ static int bank_update_locked(const struct bank_req *req, s64 *balance,
  * an update is never lost, and an overdraft is refused on the value that is
  * actually replaced. A plain atomic64_add() could not refuse an overflow, so
  * deposits take the same loop.
+ *
+ * The delay comes once, before the loop: a retry is O(1) (bank_apply()),
+ * so its window is a few instructions wide. A caller that loses
+ * BANK_CAS_TRIES times in a row stops the other updates (the rwsem,
+ * exclusively) for one try that cannot lose: nobody starves, however fast
+ * the others go.
  */
 static int bank_update_atomic(const struct bank_req *req, s64 *balance)
 {
-	bool retried = false;
+	unsigned int tries;
 	s64 old, new;
 	int ret;
 
 	old = atomic64_read(&bank_abalance);
-	for (;;) {
-		bank_delay(req->delay_us, false);
-		ret = bank_batch_result(old, req->amounts, req->count, &new);
+	bank_delay(req->delay_us, true);
+
+	if (down_read_killable(&bank_atomic_rwsem))
+		return -EINTR;
+	for (tries = 0; tries < BANK_CAS_TRIES; tries++) {
+		ret = bank_apply(old, &req->change, &new);
 		if (ret)
-			return ret;
+			goto out_unlock_shared;
 		if (atomic64_try_cmpxchg(&bank_abalance, &old, new))
-			break;
-		if (!retried) {
+			goto out_account_shared;
+		if (!tries)
 			atomic64_inc(&bank_stats.contended);
-			retried = true;
-		}
 	}
+	up_read(&bank_atomic_rwsem);
+
+	if (down_write_killable(&bank_atomic_rwsem))
+		return -EINTR;
+	old = atomic64_read(&bank_abalance);
+	ret = bank_apply(old, &req->change, &new);
+	if (!ret) {
+		atomic64_set(&bank_abalance, new);
+		bank_account(req, new - old);
+		*balance = new;
+	}
+	up_write(&bank_atomic_rwsem);
+	return ret;
+
+out_account_shared:
 	bank_account(req, new - old);
 	*balance = new;
-	return 0;
+out_unlock_shared:
+	up_read(&bank_atomic_rwsem);
+	return ret;
 }
 
 /* Apply @req to the balance under the lock of the mode in force. */
@@ -225,9 +314,11 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 		spin_unlock(&bank_spinlock);
 		break;
 	case BANK_LOCK_MUTEX:
+		/* A waiter sleeps, and a signal ends its wait: nothing done. */
 		if (!mutex_trylock(&bank_mutex)) {
 			atomic64_inc(&bank_stats.contended);
-			mutex_lock(&bank_mutex);
+			if (mutex_lock_interruptible(&bank_mutex))
+				return -ERESTARTSYS;
 		}
 		ret = bank_update_locked(req, balance, true);
 		mutex_unlock(&bank_mutex);
@@ -241,7 +332,7 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 	}
 
 	/* Pairs with the barrier in wait_event's prepare_to_wait_event(). */
-	if (!ret && req->deposits && wq_has_sleeper(&bank_wq))
+	if (!ret && req->change.deposits && wq_has_sleeper(&bank_wq))
 		wake_up_interruptible_all(&bank_wq);
 	return ret;
 }
@@ -258,8 +349,11 @@ static s64 bank_peek(void)
 	return READ_ONCE(bank_balance);
 }
 
-/* Run @fn(@arg) under the lock of the mode in force: for resets and reads. */
-static void bank_call_locked(void (*fn)(void *arg), void *arg)
+/*
+ * Run @fn(@arg) under the lock of the mode in force, for resets and
+ * snapshots: 0, or -ERESTARTSYS if a signal came first (nothing done).
+ */
+static int bank_call_locked(void (*fn)(void *arg), void *arg)
 {
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
@@ -268,14 +362,22 @@ static void bank_call_locked(void (*fn)(void *arg), void *arg)
 		spin_unlock(&bank_spinlock);
 		break;
 	case BANK_LOCK_MUTEX:
-		mutex_lock(&bank_mutex);
+		if (mutex_lock_interruptible(&bank_mutex))
+			return -ERESTARTSYS;
 		fn(arg);
 		mutex_unlock(&bank_mutex);
+		break;
+	case BANK_LOCK_ATOMIC:
+		if (down_write_killable(&bank_atomic_rwsem))
+			return -ERESTARTSYS;
+		fn(arg);
+		up_write(&bank_atomic_rwsem);
 		break;
 	default:
 		fn(arg);
 		break;
 	}
+	return 0;
 }
 
 static void bank_reset_fn(void *arg)
@@ -294,10 +396,14 @@ static void bank_reset_fn(void *arg)
 }
 
 /* Set the balance to @balance (>= 0), reset the statistics, wake withdrawers. */
-static void bank_reset(s64 balance)
+static int bank_reset(s64 balance)
 {
-	bank_call_locked(bank_reset_fn, &balance);
-	wake_up_interruptible_all(&bank_wq);
+	int ret;
+
+	ret = bank_call_locked(bank_reset_fn, &balance);
+	if (!ret)
+		wake_up_interruptible_all(&bank_wq);
+	return ret;
 }
 
 static void bank_snapshot_fn(void *arg)
@@ -313,48 +419,42 @@ static void bank_snapshot_fn(void *arg)
 }
 
 /* Fill @st with the balance and the statistics, consistent under the lock. */
-static void bank_snapshot(struct bank_stats *st)
+static int bank_snapshot(struct bank_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	bank_call_locked(bank_snapshot_fn, st);
 	st->lock = bank_mode;
-	st->delay_us = READ_ONCE(delay_us);
+	st->delay_us = bank_delay_in_force();
+	return bank_call_locked(bank_snapshot_fn, st);
 }
 
-static s64 bank_read_balance(void)
+/*
+ * Wait until the balance may cover @need: 0 (then try again), or
+ * -ERESTARTSYS on a signal: EINTR, or a restart under SA_RESTART.
+ */
+static int bank_wait_for_funds(s64 need)
 {
-	struct bank_stats st;
-
-	bank_snapshot(&st);
-	return st.balance;
+	if (bank_peek() >= need)
+		return 0;
+	atomic64_inc(&bank_stats.waits);
+	return wait_event_interruptible(bank_wq, bank_peek() >= need);
 }
 
-/* Withdraw, sleeping for funds unless the descriptor is non-blocking. */
-static int bank_update_wait(struct file *file, const struct bank_req *req,
-			    s64 need, s64 *balance)
-{
-	bool waited = false;
-	int ret;
-
-	for (;;) {
-		ret = bank_update(req, balance);
-		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
-			return ret;
-		if (!waited) {
-			atomic64_inc(&bank_stats.waits);
-			waited = true;
-		}
-		/* -ERESTARTSYS on a signal: EINTR, or a restart under SA_RESTART. */
-		ret = wait_event_interruptible(bank_wq, bank_peek() >= need);
-		if (ret)
-			return ret;
-	}
-}
-
+/*
+ * Deposit or withdraw; a withdrawal sleeps for funds unless the descriptor
+ * is non-blocking.
+ *
+ * The reply is written back into the caller's struct bank_op. To keep
+ * "EFAULT: nothing was changed", the reply is probed (written with the
+ * values read) right before every attempt to change the balance, so after
+ * every wait too. Only if another thread of the caller unmaps or protects
+ * the struct during the attempt itself does the final write fail after the
+ * change: then the call still returns EFAULT, as the uapi header says, and
+ * the counters of BANK_IOC_GET_STATS tell the caller what happened.
+ */
 static long bank_ioctl_op(struct file *file, struct bank_op __user *uop,
 			  bool withdraw)
 {
-	struct bank_req req = { .count = 1 };
+	struct bank_req req;
 	struct bank_op op;
 	s64 entry;
 	int ret;
@@ -365,38 +465,37 @@ static long bank_ioctl_op(struct file *file, struct bank_op __user *uop,
 		return -EFAULT;
 	if (op.amount <= 0)
 		return -EINVAL;
-	/* Prove that the reply can be written before changing anything. */
-	if (copy_to_user(uop, &op, sizeof(op)))
-		return -EFAULT;
-
-	req.amounts = &entry;
-	req.delay_us = READ_ONCE(delay_us);
-	if (withdraw) {
-		entry = -op.amount;
-		req.withdrawals = 1;
-		ret = bank_update_wait(file, &req, op.amount, &op.balance);
-	} else {
-		entry = op.amount;
-		req.deposits = 1;
-		ret = bank_update(&req, &op.balance);
-	}
+	entry = withdraw ? -op.amount : op.amount;
+	ret = bank_req_init(&req, &entry, 1);
 	if (ret)
 		return ret;
 
-	/* Fails only if another thread unmapped the page since the probe. */
+	for (;;) {
+		if (copy_to_user(uop, &op, sizeof(op)))
+			return -EFAULT;
+		ret = bank_update(&req, &op.balance);
+		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
+			break;
+		/* Only a withdrawal can fail with EAGAIN: wait for funds. */
+		ret = bank_wait_for_funds(op.amount);
+		if (ret)
+			return ret;
+	}
+	if (ret)
+		return ret;
 	if (copy_to_user(uop, &op, sizeof(op)))
 		return -EFAULT;
 	return 0;
 }
 
+/* A batch never sleeps for funds; the reply is probed as in bank_ioctl_op(). */
 static long bank_ioctl_batch(struct file *file,
 			     struct bank_batch __user *ubatch)
 {
-	struct bank_req req = {};
 	struct bank_batch batch;
+	struct bank_req req;
 	s64 *amounts;
 	long ret;
-	u32 i;
 
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
@@ -406,41 +505,39 @@ static long bank_ioctl_batch(struct file *file,
 		return -EINVAL;
 	if (batch.count > BANK_BATCH_MAX)
 		return -E2BIG;
-	if (copy_to_user(ubatch, &batch, sizeof(batch)))
-		return -EFAULT;
 
-	amounts = memdup_user(u64_to_user_ptr(batch.amounts),
-			      array_size(batch.count, sizeof(*amounts)));
+	/* Up to 32 KiB: vmalloc'ed when no contiguous pages are free. */
+	amounts = vmemdup_user(u64_to_user_ptr(batch.amounts),
+			       array_size(batch.count, sizeof(*amounts)));
 	if (IS_ERR(amounts))
 		return PTR_ERR(amounts);
+	ret = bank_req_init(&req, amounts, batch.count);
+	if (ret)
+		goto out_free;
 
-	for (i = 0; i < batch.count; i++) {
-		if (amounts[i] > 0) {
-			req.deposits++;
-		} else if (amounts[i] < 0 && amounts[i] != S64_MIN) {
-			req.withdrawals++;
-		} else {
-			ret = -EINVAL;
-			goto out_free;
-		}
+	if (copy_to_user(ubatch, &batch, sizeof(batch))) {
+		ret = -EFAULT;
+		goto out_free;
 	}
-	req.amounts = amounts;
-	req.count = batch.count;
-	req.delay_us = READ_ONCE(delay_us);
-
 	ret = bank_update(&req, &batch.balance);
 	if (ret)
 		goto out_free;
 	if (copy_to_user(ubatch, &batch, sizeof(batch)))
 		ret = -EFAULT;
 out_free:
-	kfree(amounts);
+	kvfree(amounts);
 	return ret;
 }
 
 static long bank_ioctl_get_balance(s64 __user *ubalance)
 {
-	return put_user(bank_read_balance(), ubalance);
+	struct bank_stats st;
+	int ret;
+
+	ret = bank_snapshot(&st);
+	if (ret)
+		return ret;
+	return put_user(st.balance, ubalance);
 }
 
 static long bank_ioctl_set_balance(struct file *file, s64 __user *ubalance)
@@ -453,15 +550,17 @@ static long bank_ioctl_set_balance(struct file *file, s64 __user *ubalance)
 		return -EFAULT;
 	if (balance < 0)
 		return -EINVAL;
-	bank_reset(balance);
-	return 0;
+	return bank_reset(balance);
 }
 
 static long bank_ioctl_get_stats(struct bank_stats __user *ustats)
 {
 	struct bank_stats st;
+	int ret;
 
-	bank_snapshot(&st);
+	ret = bank_snapshot(&st);
+	if (ret)
+		return ret;
 	if (copy_to_user(ustats, &st, sizeof(st)))
 		return -EFAULT;
 	return 0;
@@ -493,10 +592,14 @@ static long bank_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static ssize_t bank_read(struct file *file, char __user *buf, size_t count,
 			 loff_t *ppos)
 {
+	struct bank_stats st;
 	char line[24];
-	int len;
+	int len, ret;
 
-	len = scnprintf(line, sizeof(line), "%lld\n", bank_read_balance());
+	ret = bank_snapshot(&st);
+	if (ret)
+		return ret;
+	len = scnprintf(line, sizeof(line), "%lld\n", st.balance);
 	return simple_read_from_buffer(buf, count, ppos, line, len);
 }
 
@@ -529,13 +632,13 @@ static const struct file_operations bank_fops = {
 static ssize_t balance_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
-	s64 balance;
-
-	/* A sysfs reader holds no descriptor: hold off a change of mode. */
-	mutex_lock(&bank_open_lock);
-	balance = bank_read_balance();
-	mutex_unlock(&bank_open_lock);
-	return sysfs_emit(buf, "%lld\n", balance);
+	/*
+	 * Anyone may read this file, so it takes no lock that others wait
+	 * for: a lockless look, which is the balance at some instant during
+	 * the read. A change of lock mode (never while an update can run)
+	 * leaves both variables holding that balance.
+	 */
+	return sysfs_emit(buf, "%lld\n", bank_peek());
 }
 static DEVICE_ATTR_RO(balance);
 
@@ -597,9 +700,19 @@ static struct miscdevice bank_miscdev = {
 	.groups	= bank_groups,
 };
 
+/* Say so when the spinlock will busy-wait less than delay_us asks. */
+static void bank_note_delay_cap(int mode, unsigned int us)
+{
+	if (mode == BANK_LOCK_SPINLOCK && us > BANK_SPIN_DELAY_MAX_US)
+		pr_notice("delay_us=%u: a spinlock holder busy-waits at most %u us; using %u\n",
+			  us, BANK_SPIN_DELAY_MAX_US, BANK_SPIN_DELAY_MAX_US);
+}
+
 /*
  * "lock": parsed into bank_mode. A change moves the balance between the
  * plain and the atomic variable, and is refused while /dev/bank is open.
+ * bank_open_lock also keeps it out of bank_init()'s reset: the parameter
+ * is writable in sysfs before bank_init() runs.
  */
 static int bank_mode_set(const char *val, const struct kernel_param *kp)
 {
@@ -622,6 +735,7 @@ static int bank_mode_set(const char *val, const struct kernel_param *kp)
 	else if (mode != BANK_LOCK_ATOMIC && bank_mode == BANK_LOCK_ATOMIC)
 		WRITE_ONCE(bank_balance, atomic64_read(&bank_abalance));
 	WRITE_ONCE(bank_mode, mode);
+	bank_note_delay_cap(mode, READ_ONCE(delay_us));
 out_unlock:
 	mutex_unlock(&bank_open_lock);
 	return ret;
@@ -640,7 +754,12 @@ static const struct kernel_param_ops bank_mode_ops = {
 
 static int bank_delay_set(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 0, BANK_DELAY_MAX_US);
+	int ret;
+
+	ret = param_set_uint_minmax(val, kp, 0, BANK_DELAY_MAX_US);
+	if (!ret)
+		bank_note_delay_cap(READ_ONCE(bank_mode), READ_ONCE(delay_us));
+	return ret;
 }
 
 static const struct kernel_param_ops bank_delay_ops = {
@@ -654,7 +773,8 @@ module_param(initial_balance, long, 0444);
 MODULE_PARM_DESC(initial_balance, "Balance at load time, >= 0 (default: 200)");
 module_param_cb(delay_us, &bank_delay_ops, &delay_us, 0644);
 MODULE_PARM_DESC(delay_us, "Microseconds between reading and writing back the balance, 0 to "
-		 __stringify(BANK_DELAY_MAX_US) " (default: 0)");
+		 __stringify(BANK_DELAY_MAX_US) ", at most " __stringify(BANK_SPIN_DELAY_MAX_US)
+		 " used by the spinlock (default: 0)");
 
 static int __init bank_init(void)
 {
@@ -664,7 +784,12 @@ static int __init bank_init(void)
 		pr_err("initial_balance=%ld: must be >= 0\n", initial_balance);
 		return -EINVAL;
 	}
-	bank_reset(initial_balance);
+	/* Fails only if insmod itself got a signal. */
+	mutex_lock(&bank_open_lock);
+	ret = bank_reset(initial_balance);
+	mutex_unlock(&bank_open_lock);
+	if (ret)
+		return ret;
 
 	/* Last: once registered, the device can be opened. */
 	ret = misc_register(&bank_miscdev);

@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -960,6 +962,345 @@ TEST_TIMEOUT(notebook_defaults_end_at_200, 300)
 	}
 }
 
+/* ---- the core under attack (issue 10) ----------------------------------- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* A child that resets the balance in a loop until killed. */
+static pid_t resetter(void)
+{
+	pid_t pid = fork();
+
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		int fd = dev_open(O_RDWR);
+		int64_t v;
+
+		/* Never the same value twice in a row: no ABA. */
+		for (v = 0;; v++) {
+			int64_t b = 1000 + v % 1000000;
+
+			ioctl(fd, BANK_IOC_SET_BALANCE, &b);
+		}
+	}
+	return pid;
+}
+
+/* Wait up to @ms for @pid to end: its wait status, or -1 if it did not. */
+static int wait_bounded(pid_t pid, long ms)
+{
+	long long end = now_ms() + ms;
+	int status;
+
+	do {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		sleep_ms(5);
+	} while (now_ms() < end);
+	return -1;
+}
+
+/*
+ * Mode atomic, delay_us=10000, another process resetting the balance as
+ * fast as it can: a deposit must still finish, and SIGKILL must end a
+ * depositor at once. Before the fix the compare-and-swap loop redid the
+ * delay on every retry and never won: 28 s in the kernel, a soft lockup.
+ */
+TEST_TIMEOUT(atomic_update_not_starved_by_resets, 120)
+{
+	pid_t reset_pid, pid;
+	long long t0;
+	int status;
+
+	setup("atomic", 1000);
+	ASSERT_EQ(bank_param_write("delay_us", "10000"), 0);
+	reset_pid = resetter();
+	sleep_ms(100);
+
+	/* One deposit, timed. */
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0)
+		_exit(op(dev_open(O_RDWR), BANK_IOC_DEPOSIT, 1, NULL));
+	t0 = now_ms();
+	status = wait_bounded(pid, 2000);
+	TH_LOG("one deposit against the resets: %lld ms", now_ms() - t0);
+	EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* A depositor in a loop, killed: gone within a second. */
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		int fd = dev_open(O_RDWR);
+
+		for (;;)
+			op(fd, BANK_IOC_DEPOSIT, 1, NULL);
+	}
+	sleep_ms(300);
+	ASSERT_EQ(kill(pid, SIGKILL), 0);
+	t0 = now_ms();
+	status = wait_bounded(pid, 1000);
+	TH_LOG("SIGKILL took %lld ms", now_ms() - t0);
+	EXPECT_TRUE(status != -1 && WIFSIGNALED(status));
+
+	kill(reset_pid, SIGKILL);
+	waitpid(reset_pid, NULL, 0);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+}
+
+struct reset_race {
+	pthread_barrier_t start, stop;
+	atomic_int reset_done;
+	int fd;
+	int rounds;
+};
+
+/* Deposits without a pause until the round's reset is done, and 2 after. */
+static void *reset_race_depositor(void *arg)
+{
+	struct reset_race *r = arg;
+	int i;
+
+	for (i = 0; i < r->rounds; i++) {
+		pthread_barrier_wait(&r->start);
+		while (!atomic_load(&r->reset_done))
+			op(r->fd, BANK_IOC_DEPOSIT, 1, NULL);
+		op(r->fd, BANK_IOC_DEPOSIT, 1, NULL);
+		op(r->fd, BANK_IOC_DEPOSIT, 1, NULL);
+		pthread_barrier_wait(&r->stop);
+	}
+	return NULL;
+}
+
+/* One reset per round, at a varying moment among the deposits. */
+static void *reset_race_resetter(void *arg)
+{
+	struct reset_race *r = arg;
+	int i;
+
+	for (i = 0; i < r->rounds; i++) {
+		int64_t b = 1000 + i % 7;
+		volatile int spin;
+
+		pthread_barrier_wait(&r->start);
+		for (spin = 0; spin < (i * 37) % 2000; spin++)
+			;
+		ioctl(r->fd, BANK_IOC_SET_BALANCE, &b);
+		atomic_store(&r->reset_done, 1);
+		pthread_barrier_wait(&r->stop);
+	}
+	return NULL;
+}
+
+/*
+ * A reset lands among a stream of deposits; then everything stops and
+ * expected must equal the balance, in every locked mode. Before the fix,
+ * mode atomic let a reset fall between a deposit's compare-and-swap and its
+ * accounting (13,447 of 943,613 rounds unequal in the review).
+ */
+TEST_TIMEOUT(reset_racing_updates_keeps_expected, 300)
+{
+	unsigned int m;
+
+	for (m = 0; m < N_LOCKED; m++) {
+		struct reset_race r = { .rounds = 20000 };
+		pthread_t dep, res;
+		long unequal = 0;
+		int i;
+
+		setup(locked_modes[m], 1000);
+		r.fd = dev_open(O_RDWR);
+		ASSERT_EQ(pthread_barrier_init(&r.start, NULL, 3), 0);
+		ASSERT_EQ(pthread_barrier_init(&r.stop, NULL, 3), 0);
+		ASSERT_EQ(pthread_create(&dep, NULL, reset_race_depositor, &r), 0);
+		ASSERT_EQ(pthread_create(&res, NULL, reset_race_resetter, &r), 0);
+		for (i = 0; i < r.rounds; i++) {
+			struct bank_stats st;
+
+			pthread_barrier_wait(&r.start);
+			pthread_barrier_wait(&r.stop);
+			atomic_store(&r.reset_done, 0);
+			memset(&st, 0, sizeof(st));
+			ASSERT_EQ(ioctl(r.fd, BANK_IOC_GET_STATS, &st), 0);
+			if (st.balance != st.expected && !unequal++)
+				TH_LOG("%s: round %d: balance %lld, expected %lld",
+				       locked_modes[m], i, (long long)st.balance,
+				       (long long)st.expected);
+		}
+		pthread_join(dep, NULL);
+		pthread_join(res, NULL);
+		close(r.fd);
+		TH_LOG("%-8s %d rounds of a reset among deposits: %ld unequal",
+		       locked_modes[m], r.rounds, unequal);
+		EXPECT_EQ(unequal, 0);
+	}
+}
+
+struct blocked_op {
+	int fd;
+	struct bank_op *op;
+	int err;
+};
+
+static void *blocked_op_thread(void *arg)
+{
+	struct blocked_op *b = arg;
+
+	b->err = ioctl(b->fd, BANK_IOC_WITHDRAW, b->op) < 0 ? errno : 0;
+	return NULL;
+}
+
+/*
+ * A withdrawal of 30 blocks; another thread unmaps the struct bank_op it
+ * will answer in; a deposit of 50 wakes it. The reply cannot be written, so
+ * it must fail with EFAULT having taken nothing. Before the fix it took the
+ * 30 and then reported EFAULT.
+ */
+TEST(efault_after_wait_changes_nothing)
+{
+	unsigned int m;
+
+	for (m = 0; m < 4; m++) {
+		struct blocked_op b = { .err = -1 };
+		struct bank_stats st;
+		pthread_t t;
+		int fd;
+
+		setup(modes[m], 0);
+		b.fd = dev_open(O_RDWR);
+		b.op = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_TRUE(b.op != MAP_FAILED);
+		b.op->amount = 30;
+		ASSERT_EQ(pthread_create(&t, NULL, blocked_op_thread, &b), 0);
+		wait_for_waiters(1);
+		ASSERT_EQ(munmap(b.op, 4096), 0);
+		fd = dev_open(O_RDWR);
+		EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 50, NULL), 0);
+		close(fd);
+		pthread_join(t, NULL);
+		close(b.fd);
+		st = get_stats();
+		TH_LOG("%-8s withdraw returned %s; balance %lld, withdrawals %llu",
+		       modes[m], strerror(b.err), (long long)st.balance,
+		       (unsigned long long)st.withdrawals);
+		EXPECT_EQ(b.err, EFAULT);
+		EXPECT_EQ(st.balance, 50);
+		EXPECT_EQ(st.expected, 50);
+		EXPECT_EQ(st.withdrawals, 0);
+		EXPECT_EQ(st.deposits, 1);
+	}
+}
+
+static volatile sig_atomic_t signals_seen;
+
+static void count_signal(int sig)
+{
+	(void)sig;
+	signals_seen++;
+}
+
+/*
+ * Mode mutex with holders that sleep 10 ms each: a waiter for the mutex
+ * must be interruptible (it was not: mutex_lock(), state D), and a call
+ * that a signal ended must have changed nothing.
+ */
+TEST_TIMEOUT(mutex_waiters_interruptible, 120)
+{
+	struct sigaction sa = { .sa_handler = count_signal };
+	struct bank_stats st;
+	pid_t holders[3], pid;
+	int pipefd[2], i, status;
+	long res[2] = { 0, 0 };
+
+	setup("mutex", 1000);
+	ASSERT_EQ(bank_param_write("delay_us", "10000"), 0);
+	for (i = 0; i < 3; i++) {
+		holders[i] = fork();
+		ASSERT_TRUE(holders[i] >= 0);
+		if (holders[i] == 0) {
+			int fd = dev_open(O_RDWR);
+
+			for (;;)
+				op(fd, BANK_IOC_DEPOSIT, 1, NULL);
+		}
+	}
+	ASSERT_EQ(pipe(pipefd), 0);
+	/* Installed before fork(): the first signal may come at once. */
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);	/* no SA_RESTART */
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		int fd = dev_open(O_RDWR);
+		long done = 0, eintr = 0;
+
+		while (signals_seen < 10) {
+			int e = op(fd, BANK_IOC_DEPOSIT, 1000000, NULL);
+
+			if (!e)
+				done++;
+			else if (e == EINTR)
+				eintr++;
+			else
+				_exit(1);
+		}
+		res[0] = done;
+		res[1] = eintr;
+		if (write(pipefd[1], res, sizeof(res)) != sizeof(res))
+			_exit(1);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	/* Signals until it has seen 10 (some coalesce), for up to 10 s. */
+	for (i = 0; i < 400; i++) {
+		kill(pid, SIGUSR1);
+		status = wait_bounded(pid, 25);
+		if (status != -1)
+			break;
+	}
+	EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(read(pipefd[0], res, sizeof(res)), (ssize_t)sizeof(res));
+	close(pipefd[0]);
+	for (i = 0; i < 3; i++) {
+		kill(holders[i], SIGKILL);
+		waitpid(holders[i], NULL, 0);
+	}
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	st = get_stats();
+	TH_LOG("signalled depositor: %ld done, %ld ended by EINTR", res[0], res[1]);
+	EXPECT_TRUE(res[1] > 0);
+	/* Each million came from that depositor's successful calls only. */
+	EXPECT_EQ(st.balance / 1000000, res[0]);
+	EXPECT_EQ(st.expected, st.balance);
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+}
+
+/* A spinlock holder busy-waits at most 1000 us; the others may sleep 10 ms. */
+TEST(spinlock_delay_capped)
+{
+	setup("spinlock", 200);
+	EXPECT_EQ(bank_param_write("delay_us", "10000"), 0);
+	EXPECT_EQ(get_stats().delay_us, 1000);
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+	setup("mutex", 200);
+	EXPECT_EQ(bank_param_write("delay_us", "10000"), 0);
+	EXPECT_EQ(get_stats().delay_us, 10000);
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+}
+
 /* ---- the programs ------------------------------------------------------- */
 
 TEST(programs_help_and_usage_errors)
@@ -1114,6 +1455,7 @@ TEST(kunit_bank_logic)
 {
 	static const char *const cases[] = {
 		"bank_logic_deposit", "bank_logic_withdraw", "bank_logic_batch",
+		"bank_logic_change", "bank_logic_apply_matches_batch",
 		"bank_logic_lock_names",
 	};
 	char results[8192], want[128];

@@ -8,6 +8,17 @@
  * (else EBADF); the getters work on any descriptor. A call that fails changes
  * nothing. Unknown commands fail with ENOTTY.
  *
+ * Signals: a call that waits (for funds, or for the lock in mode mutex) ends
+ * on a signal with nothing changed: EINTR, or restarted under SA_RESTART.
+ *
+ * EFAULT: the argument could not be read, or the reply could not be
+ * written; the reply is tried before anything changes, and again after
+ * every wait, so nothing changed. One exception, which only a program that
+ * races itself can meet: if another of its threads unmaps or write-protects
+ * the argument while the call is changing the balance, the change is made
+ * and the call still fails with EFAULT. The counters of BANK_IOC_GET_STATS
+ * then show the operation.
+ *
  * ioctl type 0xB8, numbers 0x00-0x0F: not listed in the kernel's
  * Documentation/userspace-api/ioctl/ioctl-number.rst (checked against 6.1).
  */
@@ -43,9 +54,11 @@ struct bank_op {
  * @withdrawals: successful withdrawals
  * @contended:   operations that found the lock taken, or retried a
  *               compare-and-swap
- * @waits:       withdrawals that had to sleep for funds at least once
+ * @waits:       times a withdrawal went to sleep for funds (a call restarted
+ *               after a signal, under SA_RESTART, counts again)
  * @lock:        the lock mode in force, BANK_LOCK_*
- * @delay_us:    the module parameter delay_us in force
+ * @delay_us:    the delay in force: the module parameter delay_us, at most
+ *               1000 in mode spinlock (a spinlock holder busy-waits)
  */
 struct bank_stats {
 	__s64 balance;
