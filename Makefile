@@ -17,7 +17,7 @@ LDLIBS += -lpthread
 # OUT=dir puts the programs there instead of in userspace/ and tests/.
 OUT ?=
 
-PROGS := deposit withdraw bankctl bank-race bank-bench
+PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
 TESTS := bank_test
 COMMON := userspace/bank_client.c
 HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h tests/tap.h

@@ -196,4 +196,32 @@ static inline int bank_apply(s64 old, const struct bank_change *c,
 	return bank_batch_result(old, c->amounts, c->count, result);
 }
 
+/**
+ * bank_transfer_result() - both balances after moving @amount
+ * @from:     the balance to take from, >= 0
+ * @to:       the balance to pay into, >= 0
+ * @amount:   how much
+ * @new_from: @from after, written only on success
+ * @new_to:   @to after, written only on success
+ *
+ * Return: 0, -EINVAL if @amount <= 0, -EAGAIN if @from holds less than
+ * @amount, -EOVERFLOW if @to would pass S64_MAX. Nothing written on error.
+ */
+static inline int bank_transfer_result(s64 from, s64 to, s64 amount,
+				       s64 *new_from, s64 *new_to)
+{
+	s64 f, t;
+	int ret;
+
+	ret = bank_withdraw_result(from, amount, &f);
+	if (ret)
+		return ret;
+	ret = bank_deposit_result(to, amount, &t);
+	if (ret)
+		return ret;
+	*new_from = f;
+	*new_to = t;
+	return 0;
+}
+
 #endif /* _BANK_LOGIC_H */

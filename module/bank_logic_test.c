@@ -169,6 +169,26 @@ static void bank_logic_apply_matches_batch(struct kunit *test)
 	}
 }
 
+static void bank_logic_transfer(struct kunit *test)
+{
+	s64 f = 42, t = 42;
+
+	KUNIT_EXPECT_EQ(test, bank_transfer_result(200, 0, 200, &f, &t), 0);
+	KUNIT_EXPECT_EQ(test, f, 0);
+	KUNIT_EXPECT_EQ(test, t, 200);
+
+	f = 42;
+	t = 42;
+	KUNIT_EXPECT_EQ(test, bank_transfer_result(200, 0, 201, &f, &t), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, bank_transfer_result(200, 0, 0, &f, &t), -EINVAL);
+	KUNIT_EXPECT_EQ(test, bank_transfer_result(200, 0, -1, &f, &t), -EINVAL);
+	KUNIT_EXPECT_EQ(test, bank_transfer_result(200, S64_MAX - 199, 200, &f, &t),
+			-EOVERFLOW);
+	/* A failed transfer writes neither balance. */
+	KUNIT_EXPECT_EQ(test, f, 42);
+	KUNIT_EXPECT_EQ(test, t, 42);
+}
+
 static void bank_logic_lock_names(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, bank_parse_lock("none"), BANK_LOCK_NONE);
@@ -188,6 +208,7 @@ static struct kunit_case bank_logic_cases[] = {
 	KUNIT_CASE(bank_logic_batch),
 	KUNIT_CASE(bank_logic_change),
 	KUNIT_CASE(bank_logic_apply_matches_batch),
+	KUNIT_CASE(bank_logic_transfer),
 	KUNIT_CASE(bank_logic_lock_names),
 	{}
 };

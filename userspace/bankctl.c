@@ -2,6 +2,7 @@
 /* bankctl: one command against /dev/bank and its parameters. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,13 @@ static void usage(void)
 	       "  withdraw N [--nonblock]\n"
 	       "                        withdraw N > 0, waiting for funds unless --nonblock\n"
 	       "  stats                 print the balance and the counters\n"
+	       "  transfer FROM TO N    move N > 0 from account FROM to account TO\n"
+	       "  accounts              print every account's balance, at one instant\n"
+	       "                        with the spinlock and the mutex\n"
 	       "  lock [MODE]           print, or set (root, device closed), the lock mode:\n"
 	       "                        none, spinlock, mutex or atomic\n"
+	       "  order [ORDER]         print, or set (root, device closed), lock_order:\n"
+	       "                        ordered or naive\n"
 	       "  delay [US]            print, or set (root), delay_us: 0 to 10000\n"
 	       "\n"
 	       "  -d, --device=PATH     the device (default " BANK_DEVICE ")\n"
@@ -82,6 +88,54 @@ static int param_cmd(const char *name, int argc, char **argv, int i)
 	return 0;
 }
 
+/* transfer FROM TO N */
+static int transfer_cmd(const char *device, int argc, char **argv, int i)
+{
+	struct bank_transfer t;
+	int64_t from, to;
+	int fd;
+
+	memset(&t, 0, sizeof(t));
+	from = amount_arg(argc, argv, i++, "transfer");
+	to = amount_arg(argc, argv, i++, "transfer");
+	t.amount = amount_arg(argc, argv, i++, "transfer");
+	if (i < argc)
+		die_usage("transfer: too many arguments");
+	if (from < 0 || from > UINT32_MAX || to < 0 || to > UINT32_MAX)
+		die_usage("transfer: accounts are numbers from 0");
+	t.from = (uint32_t)from;
+	t.to = (uint32_t)to;
+	fd = bank_open(device, O_RDWR);
+	bank_ioctl_or_die(fd, BANK_IOC_TRANSFER, &t, "ioctl BANK_IOC_TRANSFER");
+	printf("account %u: %lld\naccount %u: %lld\n", t.from,
+	       (long long)t.from_balance, t.to, (long long)t.to_balance);
+	close(fd);
+	return 0;
+}
+
+/* accounts: one line per account, then the total. */
+static int accounts_cmd(const char *device, int argc, int i)
+{
+	struct bank_accounts all;
+	long long total = 0;
+	uint32_t a;
+	int fd;
+
+	if (i < argc)
+		die_usage("accounts: too many arguments");
+	memset(&all, 0, sizeof(all));
+	fd = bank_open(device, O_RDONLY);
+	bank_ioctl_or_die(fd, BANK_IOC_GET_ACCOUNTS, &all,
+			  "ioctl BANK_IOC_GET_ACCOUNTS");
+	for (a = 0; a < all.count && a < BANK_ACCOUNTS_MAX; a++) {
+		printf("account %-3u %lld\n", a, (long long)all.balances[a]);
+		total += all.balances[a];
+	}
+	printf("total       %lld\n", total);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *device = BANK_DEVICE;
@@ -110,9 +164,16 @@ int main(int argc, char **argv)
 		die_usage("missing command");
 	cmd = argv[i++];
 
-	if (!strcmp(cmd, "lock") || !strcmp(cmd, "delay"))
-		return param_cmd(!strcmp(cmd, "lock") ? "lock" : "delay_us",
-				 argc, argv, i);
+	if (!strcmp(cmd, "lock"))
+		return param_cmd("lock", argc, argv, i);
+	if (!strcmp(cmd, "delay"))
+		return param_cmd("delay_us", argc, argv, i);
+	if (!strcmp(cmd, "order"))
+		return param_cmd("lock_order", argc, argv, i);
+	if (!strcmp(cmd, "transfer"))
+		return transfer_cmd(device, argc, argv, i);
+	if (!strcmp(cmd, "accounts"))
+		return accounts_cmd(device, argc, i);
 
 	memset(&op, 0, sizeof(op));
 	if (!strcmp(cmd, "balance") || !strcmp(cmd, "stats")) {

@@ -37,6 +37,13 @@ BANK_STATS = struct.Struct("=qqQQQQII")   # balance, expected, deposits,
                                           # withdrawals, contended, waits,
                                           # lock, delay_us
 BANK_BATCH = struct.Struct("=QIIq")       # amounts, count, flags, balance
+BANK_ACCOUNTS_MAX = 64
+BANK_TRANSFER = struct.Struct("=IIqqq")   # from, to, amount, from_balance,
+                                          # to_balance
+BANK_ACCOUNT = struct.Struct("=IIq")      # id, flags, balance
+BANK_ACCOUNTS = struct.Struct("=IIQQ%dq" % BANK_ACCOUNTS_MAX)
+                                          # count, flags, deposits,
+                                          # withdrawals, balances[64]
 S64 = struct.Struct("=q")
 
 STATS_FIELDS = ("balance", "expected", "deposits", "withdrawals",
@@ -53,6 +60,9 @@ BANK_IOC_GET_BALANCE = _ior(BANK_IOC_MAGIC, 0x02, S64.size)
 BANK_IOC_SET_BALANCE = _iow(BANK_IOC_MAGIC, 0x03, S64.size)
 BANK_IOC_GET_STATS = _ior(BANK_IOC_MAGIC, 0x04, BANK_STATS.size)
 BANK_IOC_BATCH = _iowr(BANK_IOC_MAGIC, 0x05, BANK_BATCH.size)
+BANK_IOC_TRANSFER = _iowr(BANK_IOC_MAGIC, 0x06, BANK_TRANSFER.size)
+BANK_IOC_GET_ACCOUNT = _iowr(BANK_IOC_MAGIC, 0x07, BANK_ACCOUNT.size)
+BANK_IOC_GET_ACCOUNTS = _iowr(BANK_IOC_MAGIC, 0x08, BANK_ACCOUNTS.size)
 
 
 class Bank:
@@ -98,18 +108,36 @@ class Bank:
         fcntl.ioctl(self.fd, BANK_IOC_GET_STATS, buf)
         return dict(zip(STATS_FIELDS, BANK_STATS.unpack(buf)))
 
+    def transfer(self, src, dst, amount):
+        """Move amount > 0 from account src to dst; return both balances."""
+        buf = bytearray(BANK_TRANSFER.pack(src, dst, amount, 0, 0))
+        fcntl.ioctl(self.fd, BANK_IOC_TRANSFER, buf)
+        return BANK_TRANSFER.unpack(buf)[3:]
+
+    def accounts(self):
+        """Every account's balance (one instant, with a real lock)."""
+        buf = bytearray(BANK_ACCOUNTS.size)
+        fcntl.ioctl(self.fd, BANK_IOC_GET_ACCOUNTS, buf)
+        fields = BANK_ACCOUNTS.unpack(buf)
+        return list(fields[4:4 + fields[0]])
+
 
 def dump():
     """Print the ABI as tests/abi_dump does: one "name value" a line."""
     for name in ("BANK_IOC_DEPOSIT", "BANK_IOC_WITHDRAW",
                  "BANK_IOC_GET_BALANCE", "BANK_IOC_SET_BALANCE",
-                 "BANK_IOC_GET_STATS", "BANK_IOC_BATCH"):
+                 "BANK_IOC_GET_STATS", "BANK_IOC_BATCH",
+                 "BANK_IOC_TRANSFER", "BANK_IOC_GET_ACCOUNT",
+                 "BANK_IOC_GET_ACCOUNTS"):
         print(name, hex(globals()[name]))
     for name in ("BANK_LOCK_NONE", "BANK_LOCK_SPINLOCK", "BANK_LOCK_MUTEX",
-                 "BANK_LOCK_ATOMIC", "BANK_BATCH_MAX"):
+                 "BANK_LOCK_ATOMIC", "BANK_BATCH_MAX", "BANK_ACCOUNTS_MAX"):
         print(name, globals()[name])
     for name, st in (("bank_op", BANK_OP), ("bank_stats", BANK_STATS),
-                     ("bank_batch", BANK_BATCH)):
+                     ("bank_batch", BANK_BATCH),
+                     ("bank_transfer", BANK_TRANSFER),
+                     ("bank_account", BANK_ACCOUNT),
+                     ("bank_accounts", BANK_ACCOUNTS)):
         print("sizeof(struct %s)" % name, st.size)
 
 

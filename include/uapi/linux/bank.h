@@ -101,4 +101,67 @@ struct bank_batch {
 #define BANK_IOC_GET_STATS	_IOR(BANK_IOC_MAGIC, 0x04, struct bank_stats)
 #define BANK_IOC_BATCH		_IOWR(BANK_IOC_MAGIC, 0x05, struct bank_batch)
 
+/* Accounts, transfers and deadlock: appended, the ABI above unchanged. */
+
+/* Largest value of the module parameter "accounts". */
+#define BANK_ACCOUNTS_MAX	64
+
+/**
+ * struct bank_transfer - move money from one account to another
+ * @from:         in: the account to take from, 0 to accounts - 1
+ * @to:           in: the account to pay into, another one
+ * @amount:       in: how much, > 0
+ * @from_balance: out: @from's balance right after the transfer
+ * @to_balance:   out: @to's balance right after the transfer
+ *
+ * EINVAL for an unknown account, @from == @to or @amount <= 0; EAGAIN if
+ * @from holds less than @amount (a transfer never sleeps for funds);
+ * EOVERFLOW if @to would pass S64_MAX. Account 0 is the balance of the
+ * ioctls above.
+ */
+struct bank_transfer {
+	__u32 from;
+	__u32 to;
+	__s64 amount;
+	__s64 from_balance;
+	__s64 to_balance;
+};
+
+/**
+ * struct bank_account - one account's balance
+ * @id:      in: the account, 0 to accounts - 1 (else EINVAL)
+ * @flags:   in: must be 0
+ * @balance: out: its balance, read on its own, not with the others
+ */
+struct bank_account {
+	__u32 id;
+	__u32 flags;
+	__s64 balance;
+};
+
+/**
+ * struct bank_accounts - every account at once
+ * @count:       out: the number of accounts (the module parameter)
+ * @flags:       in: must be 0
+ * @deposits:    out: successful deposits into account 0 since its reset
+ * @withdrawals: out: successful withdrawals from account 0 since its reset
+ * @balances:    out: the first @count entries: each account's balance
+ *
+ * With the spinlock and the mutex, one instant: every account's lock is
+ * held, taken in account order. In mode atomic there is no such lock: each
+ * balance is read on its own, and money moving between two accounts may be
+ * missing from both. In mode none, anything goes.
+ */
+struct bank_accounts {
+	__u32 count;
+	__u32 flags;
+	__u64 deposits;
+	__u64 withdrawals;
+	__s64 balances[BANK_ACCOUNTS_MAX];
+};
+
+#define BANK_IOC_TRANSFER	_IOWR(BANK_IOC_MAGIC, 0x06, struct bank_transfer)
+#define BANK_IOC_GET_ACCOUNT	_IOWR(BANK_IOC_MAGIC, 0x07, struct bank_account)
+#define BANK_IOC_GET_ACCOUNTS	_IOWR(BANK_IOC_MAGIC, 0x08, struct bank_accounts)
+
 #endif /* _UAPI_LINUX_BANK_H */
