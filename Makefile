@@ -27,7 +27,7 @@ PROG_BINS := $(foreach p,$(PROGS),$(call prog,$(p),userspace))
 TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 
 .PHONY: all module progs clean check lint demo bench vm-shell help \
-	debug-kernel check-debug demo-kcsan check-matrix
+	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix
 
 all: module progs
 
@@ -78,6 +78,9 @@ check-debug:
 
 demo-kcsan:
 	@scripts/demo-kcsan.sh
+
+demo-deadlock:
+	@scripts/demo-deadlock.sh
 
 check-matrix:
 	@scripts/check-matrix.sh
