@@ -69,6 +69,7 @@ def report(env, rows, accel):
     p("| what | N=1 | N=2 | N=4 | N=8 | fairness N=8 | contended N=8 |")
     p("|---|---:|---:|---:|---:|---:|---:|")
     lines = [("/dev/bank lock=%s" % m, "alt", m) for m in MODES] + [
+        *[("/dev/bank transfer, lock=%s" % m, "transfer", m) for m in MODES],
         ("floor: getppid()", "getppid", "-"),
         ("floor: null ioctl", "null_ioctl", "-"),
         ("userspace pthread_mutex", "pthread_mutex", "-"),

@@ -38,14 +38,14 @@
 
 enum bench {
 	B_DEPOSIT, B_ALT, B_BATCH, B_GETPPID, B_NULLIOCTL, B_PTHREAD, B_ATOMIC,
-	B_PAIRED,
+	B_PAIRED, B_TRANSFER,
 };
 
 static const char *const bench_names[] = {
 	[B_DEPOSIT] = "deposit", [B_ALT] = "alt", [B_BATCH] = "batch",
 	[B_GETPPID] = "getppid", [B_NULLIOCTL] = "null_ioctl",
 	[B_PTHREAD] = "pthread_mutex", [B_ATOMIC] = "c11_atomic",
-	[B_PAIRED] = "paired",
+	[B_PAIRED] = "paired", [B_TRANSFER] = "transfer",
 };
 
 /* One worker's counter, alone in its cache line: no false sharing. */
@@ -87,18 +87,28 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static void swap_accounts(struct bank_transfer *t)
+{
+	uint32_t from = t->from;
+
+	t->from = t->to;
+	t->to = from;
+}
+
 static void worker(struct shared *sh, int id, int start_fd)
 {
 	struct slot *me = &sh->slot[id];
 	int64_t amounts[BANK_BATCH_MAX];
 	struct bank_batch bt = { 0 };
 	struct bank_op op = { 0 };
+	/* Worker i moves 1 between accounts i and i + 1 of 4, back and forth. */
+	struct bank_transfer tr = { .from = id % 4, .to = (id + 1) % 4 };
 	uint64_t n = 0;
 	char c;
 	int fd = -1, i;
 
 	if (bench == B_DEPOSIT || bench == B_ALT || bench == B_BATCH ||
-	    bench == B_NULLIOCTL)
+	    bench == B_NULLIOCTL || bench == B_TRANSFER)
 		fd = bank_open(device, O_RDWR | O_NONBLOCK);
 	for (i = 0; i < batch_size; i++)
 		amounts[i] = (i & 1) ? -1 : 1;
@@ -152,6 +162,13 @@ static void worker(struct shared *sh, int id, int start_fd)
 		case B_ATOMIC:
 			atomic_fetch_add_explicit(&sh->abalance, sign,
 						  memory_order_relaxed);
+			n++;
+			break;
+		case B_TRANSFER:
+			tr.amount = 1;
+			bank_ioctl_or_die(fd, BANK_IOC_TRANSFER, &tr,
+					  "ioctl BANK_IOC_TRANSFER");
+			swap_accounts(&tr);
 			n++;
 			break;
 		case B_PAIRED:	/* runs in the parent: see paired() */
@@ -224,7 +241,8 @@ static void usage(void)
 	       "\n"
 	       "  -b, --bench=NAME      deposit, alt (deposit and withdraw alternating),\n"
 	       "                        batch, getppid, null_ioctl, pthread_mutex,\n"
-	       "                        c11_atomic (default alt); paired: N = 1, blocks\n"
+	       "                        c11_atomic, transfer (1 between accounts, needs\n"
+	       "                        4 of them; default alt); paired: N = 1, blocks\n"
 	       "                        of null ioctls and deposits taken in turn\n"
 	       "                        (two rows; SAMPLES x 100 block pairs)\n"
 	       "  -m, --lock=MODE       first switch bank.ko to MODE (root)\n"
@@ -331,7 +349,7 @@ int main(int argc, char **argv)
 		die_usage("unexpected argument '%s'", argv[optind]);
 
 	uses_bank = bench == B_DEPOSIT || bench == B_ALT || bench == B_BATCH ||
-		    bench == B_PAIRED;
+		    bench == B_PAIRED || bench == B_TRANSFER;
 	bank_configure(lock, delay);
 	if (uses_bank) {
 		/* Far from 0 and from S64_MAX: no withdrawal ever waits. */

@@ -43,6 +43,13 @@ for mode in none spinlock mutex atomic; do
 		run -b alt -m $mode -D 0 -w $n
 	done
 done
+# Transfers between two accounts of four, lock_order=ordered, at each N.
+bankctl order ordered
+for mode in none spinlock mutex atomic; do
+	for n in 1 2 4 8; do
+		run -b transfer -m $mode -D 0 -w $n
+	done
+done
 # Lost updates in none over at least 10^6 operations: long samples.
 run -b alt -m none -D 0 -w 2 -S 5 -t 1000
 # A waiter spins or sleeps: CPU per operation against delay_us, N = 2.
