@@ -26,9 +26,10 @@
  *         bank_wq's own lock          (inside wake_up/wait_event)
  *
  * Every wait is bounded or ends on a signal: a spinlock holder busy-waits
- * at most BANK_SPIN_DELAY_MAX_US; the mutex, the rwsem and the wait for
- * funds give up on a signal with nothing changed; a compare-and-swap
- * retries at most BANK_CAS_TRIES times before it excludes the others.
+ * at most BANK_SPIN_DELAY_MAX_US; the mutex and the wait for funds give up
+ * on any signal, the rwsem on a fatal one (kill -9), with nothing changed;
+ * a compare-and-swap retries at most BANK_CAS_TRIES times before it
+ * excludes the others, and holders of the rwsem never wait for long.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -37,6 +38,7 @@
 #include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
 #include <linux/miscdevice.h>
@@ -82,7 +84,8 @@
  * The lock mode in force, BANK_LOCK_*. Written only by bank_mode_set(),
  * under bank_open_lock and only while no descriptor is open: every ioctl
  * runs between an open() and a release(), so it reads a value that cannot
- * change under it and needs no lock to read it.
+ * change under it and needs no lock to read it. bank_peek() may also run
+ * from sysfs, with no descriptor open: it reads the mode with READ_ONCE().
  */
 static int bank_mode = BANK_LOCK_MUTEX;
 
@@ -241,11 +244,11 @@ static void bank_account(const struct bank_req *req, s64 delta)
  * Mode none. RACE, ON PURPOSE: two CPUs can both read the same balance,
  * and the second write back erases the first one's update (a lost update).
  * The accesses are plain, unmarked, so that KCSAN sees the data race; this
- * is the bug that every other mode fixes. noinline keeps this function's
- * name in KCSAN's report.
+ * is the bug that every other mode fixes. noinline and __noclone keep this
+ * function's name, exactly, in KCSAN's report.
  */
-static noinline int bank_update_none(struct bank_acct *a,
-				     const struct bank_req *req, s64 *balance)
+static noinline __noclone int
+bank_update_none(struct bank_acct *a, const struct bank_req *req, s64 *balance)
 {
 	s64 old, new;
 	int ret;
@@ -390,7 +393,7 @@ static int bank_update(const struct bank_req *req, s64 *balance)
  */
 static s64 bank_peek(struct bank_acct *a)
 {
-	if (bank_mode == BANK_LOCK_ATOMIC)
+	if (READ_ONCE(bank_mode) == BANK_LOCK_ATOMIC)
 		return atomic64_read(&a->abalance);
 	return READ_ONCE(a->balance);
 }
@@ -485,21 +488,79 @@ static int bank_wait_for_funds(s64 need)
 	return wait_event_interruptible(bank_wq, bank_peek(bank0) >= need);
 }
 
+/**
+ * struct bank_reply - the caller's struct, pinned so that the reply cannot fail
+ * @uaddr:  where the struct is in the caller's memory
+ * @size:   its size
+ * @pages:  the page or two pages it lies on, pinned
+ * @npages: how many are pinned
+ *
+ * "EFAULT: nothing was changed" needs the reply to be written before the
+ * change, which is impossible (the balance after is not known yet), or a
+ * write after the change that cannot fail. copy_to_user() can fail: another
+ * thread may unmap the struct, another process truncate the file behind it,
+ * while the call waits for a lock or for funds. So the pages are pinned
+ * before anything changes (pin_user_pages_fast() with FOLL_WRITE: that is
+ * also the check that they are writable) and the reply is written through
+ * the kernel's own mapping of them, which stays valid whatever happens to
+ * the caller's.
+ */
+struct bank_reply {
+	void __user *uaddr;
+	size_t size;
+	struct page *pages[2];
+	int npages;
+};
+
+static void bank_reply_unpin(struct bank_reply *r)
+{
+	unpin_user_pages_dirty_lock(r->pages, r->npages, true);
+	r->npages = 0;
+}
+
+/* Pin the @size bytes at @uaddr: 0, or -EFAULT if they are not writable. */
+static int bank_reply_pin(struct bank_reply *r, void __user *uaddr,
+			  size_t size)
+{
+	unsigned long first = (unsigned long)uaddr & PAGE_MASK;
+	unsigned long last = ((unsigned long)uaddr + size - 1) & PAGE_MASK;
+	int want = first == last ? 1 : 2;
+	int got;
+
+	r->uaddr = uaddr;
+	r->size = size;
+	r->npages = 0;
+	got = pin_user_pages_fast(first, want, FOLL_WRITE, r->pages);
+	if (got > 0)
+		r->npages = got;
+	if (got == want)
+		return 0;
+	bank_reply_unpin(r);
+	return -EFAULT;
+}
+
+/* Write the reply @src into the pinned struct and unpin it: cannot fail. */
+static void bank_reply_write(struct bank_reply *r, const void *src)
+{
+	size_t off = offset_in_page(r->uaddr);
+	size_t head = min_t(size_t, r->size, PAGE_SIZE - off);
+
+	memcpy_to_page(r->pages[0], off, src, head);
+	if (head < r->size)
+		memcpy_to_page(r->pages[1], 0, src + head, r->size - head);
+	bank_reply_unpin(r);
+}
+
 /*
  * Deposit or withdraw; a withdrawal sleeps for funds unless the descriptor
- * is non-blocking.
- *
- * The reply is written back into the caller's struct bank_op. To keep
- * "EFAULT: nothing was changed", the reply is probed (written with the
- * values read) right before every attempt to change the balance, so after
- * every wait too. Only if another thread of the caller unmaps or protects
- * the struct during the attempt itself does the final write fail after the
- * change: then the call still returns EFAULT, as the uapi header says, and
- * the counters of BANK_IOC_GET_STATS tell the caller what happened.
+ * is non-blocking. The reply goes into the caller's struct bank_op, pinned
+ * first (struct bank_reply): once the balance has changed, the call
+ * succeeds, whatever the caller did to its struct meanwhile.
  */
 static long bank_ioctl_op(struct file *file, struct bank_op __user *uop,
 			  bool withdraw)
 {
+	struct bank_reply reply;
 	struct bank_req req;
 	struct bank_op op;
 	s64 entry;
@@ -515,29 +576,32 @@ static long bank_ioctl_op(struct file *file, struct bank_op __user *uop,
 	ret = bank_req_init(&req, &entry, 1);
 	if (ret)
 		return ret;
+	ret = bank_reply_pin(&reply, uop, sizeof(op));
+	if (ret)
+		return ret;
 
 	for (;;) {
-		if (copy_to_user(uop, &op, sizeof(op)))
-			return -EFAULT;
 		ret = bank_update(&req, &op.balance);
 		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
 			break;
 		/* Only a withdrawal can fail with EAGAIN: wait for funds. */
 		ret = bank_wait_for_funds(op.amount);
 		if (ret)
-			return ret;
+			break;
 	}
-	if (ret)
+	if (ret) {
+		bank_reply_unpin(&reply);
 		return ret;
-	if (copy_to_user(uop, &op, sizeof(op)))
-		return -EFAULT;
+	}
+	bank_reply_write(&reply, &op);
 	return 0;
 }
 
-/* A batch never sleeps for funds; the reply is probed as in bank_ioctl_op(). */
+/* A batch never sleeps for funds; the reply is pinned as in bank_ioctl_op(). */
 static long bank_ioctl_batch(struct file *file,
 			     struct bank_batch __user *ubatch)
 {
+	struct bank_reply reply;
 	struct bank_batch batch;
 	struct bank_req req;
 	s64 *amounts;
@@ -560,16 +624,16 @@ static long bank_ioctl_batch(struct file *file,
 	ret = bank_req_init(&req, amounts, batch.count);
 	if (ret)
 		goto out_free;
-
-	if (copy_to_user(ubatch, &batch, sizeof(batch))) {
-		ret = -EFAULT;
-		goto out_free;
-	}
-	ret = bank_update(&req, &batch.balance);
+	ret = bank_reply_pin(&reply, ubatch, sizeof(batch));
 	if (ret)
 		goto out_free;
-	if (copy_to_user(ubatch, &batch, sizeof(batch)))
-		ret = -EFAULT;
+
+	ret = bank_update(&req, &batch.balance);
+	if (ret) {
+		bank_reply_unpin(&reply);
+		goto out_free;
+	}
+	bank_reply_write(&reply, &batch);
 out_free:
 	kvfree(amounts);
 	return ret;
@@ -766,6 +830,7 @@ out_unlock:
 static long bank_ioctl_transfer(struct file *file,
 				struct bank_transfer __user *ut)
 {
+	struct bank_reply reply;
 	struct bank_transfer t;
 	unsigned int us;
 	int ret;
@@ -777,9 +842,10 @@ static long bank_ioctl_transfer(struct file *file,
 	if (t.from >= bank_naccounts || t.to >= bank_naccounts ||
 	    t.from == t.to || t.amount <= 0)
 		return -EINVAL;
-	/* The reply is probed first, as in bank_ioctl_op(). */
-	if (copy_to_user(ut, &t, sizeof(t)))
-		return -EFAULT;
+	/* The reply is pinned first, as in bank_ioctl_op(). */
+	ret = bank_reply_pin(&reply, ut, sizeof(t));
+	if (ret)
+		return ret;
 
 	us = bank_delay_in_force();
 	switch (bank_mode) {
@@ -796,13 +862,14 @@ static long bank_ioctl_transfer(struct file *file,
 		ret = bank_transfer_none(&t, us);
 		break;
 	}
-	if (ret)
+	if (ret) {
+		bank_reply_unpin(&reply);
 		return ret;
+	}
 	/* Money came into account 0: a withdrawal may go through now. */
 	if (t.to == 0 && wq_has_sleeper(&bank_wq))
 		wake_up_interruptible_all(&bank_wq);
-	if (copy_to_user(ut, &t, sizeof(t)))
-		return -EFAULT;
+	bank_reply_write(&reply, &t);
 	return 0;
 }
 
@@ -1250,7 +1317,7 @@ static int __init bank_init(void)
 		WRITE_ONCE(bank_accts[i].balance, initial_balance);
 		atomic64_set(&bank_accts[i].abalance, initial_balance);
 	}
-	/* Account 0 and the statistics. Fails only on a signal to insmod. */
+	/* Account 0 and the statistics: cannot fail, the lock is free. */
 	ret = bank_reset(initial_balance);
 	mutex_unlock(&bank_open_lock);
 	if (ret)

@@ -11,13 +11,10 @@
  * Signals: a call that waits (for funds, or for the lock in mode mutex) ends
  * on a signal with nothing changed: EINTR, or restarted under SA_RESTART.
  *
- * EFAULT: the argument could not be read, or the reply could not be
- * written; the reply is tried before anything changes, and again after
- * every wait, so nothing changed. One exception, which only a program that
- * races itself can meet: if another of its threads unmaps or write-protects
- * the argument while the call is changing the balance, the change is made
- * and the call still fails with EFAULT. The counters of BANK_IOC_GET_STATS
- * then show the operation.
+ * EFAULT: the argument could not be read, or its memory is not writable
+ * for the reply: nothing changed. The reply's memory is pinned before
+ * anything changes, so a call that changed something always succeeds, even
+ * if the caller's struct is unmapped while the call waits.
  *
  * ioctl type 0xB8, numbers 0x00-0x0F: not listed in the kernel's
  * Documentation/userspace-api/ioctl/ioctl-number.rst (checked against 6.1).
