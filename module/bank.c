@@ -28,8 +28,9 @@
  * Every wait is bounded or ends on a signal: a spinlock holder busy-waits
  * at most BANK_SPIN_DELAY_MAX_US; the mutex and the wait for funds give up
  * on any signal, the rwsem on a fatal one (kill -9), with nothing changed;
- * a compare-and-swap retries at most BANK_CAS_TRIES times before it
- * excludes the others, and holders of the rwsem never wait for long.
+ * an update's compare-and-swap retries at most BANK_CAS_TRIES times before
+ * it excludes the others, a transfer's yields the CPU every BANK_CAS_TRIES
+ * tries; holders of the rwsem never wait for long.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
