@@ -4,7 +4,9 @@
 Every fenced block of README.md whose first line starts with the VM's
 prompt (`/repo # `) is a session: this boots the VM once, types each
 command of each block in README order, waits for the next prompt, and
-compares what came back with what the README shows. Two things may differ:
+compares what came back with what the README shows. Blocks that start with
+`$ ` are run on the host, from the repository, where bank.ko is not loaded
+(what a newcomer sees before loading it); skipped where it is. Two things may differ:
 a kernel timestamp (`[   15.880457]`), and a number the README writes
 with a leading `~` ("about"), which stands for any number. When the README
 shows `^C` right after a command, the command is left running a moment and
@@ -24,11 +26,13 @@ import pty
 import re
 import select
 import signal
+import subprocess
 import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROMPT = re.compile(r"^/\S* # ")
+HOST_PROMPT = re.compile(r"^\$ ")
 # At the end of the output: the prompt, waiting for a command.
 PROMPT_END = re.compile(r"(?:^|\n)/\S* # $")
 STAMP = re.compile(r"^\[ *\d+\.\d+\] ")
@@ -43,8 +47,8 @@ CTRL_C_AFTER = 3        # seconds a command runs before its ^C
 WIDTH = 79              # busybox's line editing wraps at 80 columns
 
 
-def sessions(readme):
-    """Yield (line number, [lines]) for every VM session block."""
+def sessions(readme, prompt=PROMPT):
+    """Yield (line number, [lines]) for every block starting with @prompt."""
     lines = open(readme, encoding="utf-8").read().split("\n")
     i = 0
     while i < len(lines):
@@ -54,16 +58,16 @@ def sessions(readme):
             while i < len(lines) and not lines[i].startswith("```"):
                 i += 1
             block = lines[start:i]
-            if block and PROMPT.match(block[0]):
+            if block and prompt.match(block[0]):
                 yield start + 1, block
         i += 1
 
 
-def commands(block):
+def commands(block, prompt=PROMPT):
     """Split a block into [(command, [expected output lines])]."""
     out = []
     for line in block:
-        m = PROMPT.match(line)
+        m = prompt.match(line)
         if m:
             out.append((line[m.end():], []))
         else:
@@ -176,6 +180,51 @@ def run(console, command, interrupt):
     return split_prompt(console.until_prompt(COMMAND_TIMEOUT))
 
 
+def report(kind, n, block, got, count, record=False):
+    """One TAP line: @got against the README's @block, @count commands.
+    Return 1 if they differ."""
+    if record:
+        print("\n".join(got) + "\n")
+        return 0
+    if len(got) == len(block) and all(map(matches, block, got)):
+        print("ok - README %s at line %d: %d commands, output as shown"
+              % (kind, n, count))
+        return 0
+    print("not ok - README %s at line %d: output differs" % (kind, n))
+    # Lines that match as they should are shown as the README has them.
+    got = [block[i] if i < len(block) and matches(block[i], line) else line
+           for i, line in enumerate(got)]
+    for d in difflib.unified_diff(block, got, "README.md", "ran", lineterm="", n=2):
+        print("#   " + d)
+    return 1
+
+
+def host_sessions(readme, record):
+    """The `$ ` blocks, run on the host; the number that failed."""
+    blocks = list(sessions(readme, HOST_PROMPT))
+    if os.path.exists("/sys/module/bank"):
+        for n, _ in blocks:
+            print("ok - README host session at line %d # SKIP bank.ko is "
+                  "loaded on this machine" % n)
+        return 0
+    if blocks and subprocess.run(["make", "-s", "-C", TOP, "progs"]).returncode:
+        print("not ok - README host sessions: make progs failed")
+        return 1
+    failed = 0
+    for n, block in blocks:
+        got = []
+        for command, _ in commands(block, HOST_PROMPT):
+            run = subprocess.run(command, shell=True, cwd=TOP, timeout=120,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+            got.append("$ " + command)
+            if run.stdout:
+                got += clean(run.stdout.rstrip("\n"))
+        failed += report("host session", n, block, got,
+                         len(commands(block, HOST_PROMPT)), record)
+    return failed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--readme", default=os.path.join(TOP, "README.md"))
@@ -195,10 +244,10 @@ def main():
     if too_long:
         return 1
 
+    failed = host_sessions(args.readme, args.record)
     os.makedirs(os.path.join(TOP, "build"), exist_ok=True)
     log = os.path.join(TOP, "build", "readme-session.log")
     console = Console(log)
-    failed = 0
     try:
         _, prompt = split_prompt(console.until_prompt(BOOT_TIMEOUT))
         for n, block in blocks:
@@ -211,20 +260,8 @@ def main():
                     out[0] = prompt + out[0]
                 got += out
                 prompt = next_prompt
-            if args.record:
-                print("\n".join(got) + "\n")
-                continue
-            if len(got) == len(block) and all(map(matches, block, got)):
-                print("ok - README session at line %d: %d commands, output as shown"
-                      % (n, len(commands(block))))
-            else:
-                failed += 1
-                print("not ok - README session at line %d: output differs" % n)
-                # Lines that match as they should are shown as the README has them.
-                got = [block[i] if i < len(block) and matches(block[i], line) else line
-                       for i, line in enumerate(got)]
-                for d in difflib.unified_diff(block, got, "README.md", "VM", lineterm="", n=2):
-                    print("#   " + d)
+            failed += report("session", n, block, got,
+                             len(commands(block)), args.record)
     except (TimeoutError, EOFError) as e:
         failed += 1
         print("not ok - README sessions: %s (console: %s)" % (e, log))
