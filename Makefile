@@ -1,9 +1,20 @@
 # kbank: build the module and the programs, and run the VM targets.
 #
-#   make              the module (against KDIR) and the programs
+#   make              the programs, then the module (against KDIR)
+#   make progs        the programs: userspace/ and tests/bank_test
+#   make module       bank.ko, against KDIR (default: the running kernel)
+#   make clean        remove what the builds made
 #   make demo         the lesson, in a VM
-#   make check        lint, then the whole suite in a VM
-#   make help         every target
+#   make check        lint, ABI, the suite and the README's sessions, in a VM
+#   make vm-shell     the VM with bank.ko loaded and a shell; poweroff leaves
+#   make lint         checkpatch, W=1, sparse, -Werror builds
+#   make bench        every lock mode measured, into build/bench/
+#   make debug-kernel build the debug kernel (lockdep, KCSAN, KUnit) once
+#   make check-debug  make check on the debug kernel
+#   make demo-kcsan   KCSAN's report of lock mode none's race
+#   make demo-deadlock two transfers deadlock; lockdep proves it; the fix
+#   make check-matrix make check on 6.1, 6.12 and 6.1-rt
+#   make help         this list
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -29,7 +40,8 @@ TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 .PHONY: all module progs clean check lint demo bench vm-shell help \
 	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix
 
-all: module progs
+# The programs first: they build even where the module cannot.
+all: progs module
 
 module:
 	@test -d "$(KDIR)" || { echo "make: no kernel build tree at $(KDIR):" \

@@ -66,7 +66,7 @@ def report(env, rows, accel):
     p("")
     p("### Operations per second, all workers together (median of 5 samples)")
     p("")
-    p("| what | N=1 | N=2 | N=4 | N=8 | fairness N=8 | contended N=8 |")
+    p("| what | N=1 | N=2 | N=4 | N=8 | fairness N=8 | contended/op N=8 |")
     p("|---|---:|---:|---:|---:|---:|---:|")
     lines = [("/dev/bank lock=%s" % m, "alt", m) for m in MODES] + [
         *[("/dev/bank transfer, lock=%s" % m, "transfer", m) for m in MODES],
@@ -92,7 +92,7 @@ def report(env, rows, accel):
     p("")
     p("### A waiter spins or sleeps: N = 2, deposit/withdraw, delay_us in the critical section")
     p("")
-    p("| lock | delay_us | ops/s | CPU ns per op | CPUs busy | contended |")
+    p("| lock | delay_us | ops/s | CPU ns per op | CPUs busy | contended/op |")
     p("|---|---:|---:|---:|---:|---:|")
     for m in MODES:
         for d in (0, 1, 10, 100):

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make check (KERNEL=debug: make check-debug): set up the machine, lint, the
-# ABI of the Python port, then the whole suite in the VM. Every check prints
-# one TAP line; the run ends with "N passed, N failed" and fails if N > 0.
+# ABI of the Python port, the whole suite in the VM, then the README's
+# sessions typed into make vm-shell. Every check prints one TAP line; the
+# run ends with "N passed, N failed" and fails if N > 0.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -27,6 +28,11 @@ phase() {
 	phase lint "$here/lint.sh"
 	phase abi "$top/tests/abi_check.sh"
 	phase suite "$here/vm.sh" -t 1200 -- /kbank/guest/check.sh
+	# The README shows the stock kernel's VM, with python3 over 9p.
+	case ${KERNEL:-stock} in
+	stock) phase readme python3 "$top/tests/readme_session.py" ;;
+	*) echo "ok - README sessions # SKIP the README shows the stock kernel's VM" ;;
+	esac
 } | tee "$log"
 rm -f "$log.phase" "$log.rc"
 

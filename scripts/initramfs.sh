@@ -13,9 +13,11 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" \
-	"$root/kbank/bin" "$root/kbank/guest"
+	"$root/etc" "$root/kbank/bin" "$root/kbank/guest"
 cp /bin/busybox "$root/bin/busybox"
 cp "$here/guest/init" "$root/init"
+cp "$here/guest/profile" "$root/etc/profile"
+cp "$here/guest/python3" "$root/kbank/bin/python3"
 cp "$here"/guest/*.sh "$root/kbank/guest/" 2>/dev/null || true
 cp "$bindir"/* "$root/kbank/bin/"
 cp "$kodir"/*.ko "$root/kbank/"

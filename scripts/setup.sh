@@ -10,7 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 # lists for 9p. gcc, make, libc6-dev, gcc-multilib: the programs, static and
 # 32-bit. sparse, linux-source-6.1: lint (checkpatch) and the debug kernel,
 # with flex, bison, bc, libelf-dev and libssl-dev to build it. python3: the
-# notebook, run in the guest from the host's root over 9p. gnuplot-nox: plots.
+# notebook, run in the guest from the host's root over 9p, and the test that
+# replays the README's sessions (tests/readme_session.py). gnuplot-nox: plots.
 # dwarves: pahole, which 6.12's module build runs.
 pkgs="qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
 kmod gcc make libc6-dev gcc-multilib sparse linux-source-6.1 flex bison bc

@@ -350,7 +350,7 @@ int main(int argc, char **argv)
 
 	uses_bank = bench == B_DEPOSIT || bench == B_ALT || bench == B_BATCH ||
 		    bench == B_PAIRED || bench == B_TRANSFER;
-	bank_configure(lock, delay);
+	bank_configure(lock, delay, NULL);
 	if (uses_bank) {
 		/* Far from 0 and from S64_MAX: no withdrawal ever waits. */
 		fd = bank_open(device, O_RDWR);

@@ -3,11 +3,13 @@
  * bank-race: the notebook's experiment, one row at a time. Sets the balance,
  * starts PAIRS deposit and PAIRS withdraw processes together (the programs
  * next to this one), waits for them, then asks the kernel what happened.
+ * The lock mode and delay_us it set are put back when it ends, Ctrl-C too.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +25,9 @@ static void usage(void)
 	       "wait for them and print one row: what the kernel counted against the\n"
 	       "balance it ended with.\n"
 	       "\n"
-	       "  -m, --lock=MODE       first switch bank.ko to MODE (root, device closed)\n"
-	       "  -D, --delay=US        first set delay_us (root)\n"
+	       "  -m, --lock=MODE       switch bank.ko to MODE for this run (root, device\n"
+	       "                        closed)\n"
+	       "  -D, --delay=US        set delay_us for this run (root)\n"
 	       "  -b, --start=N         starting balance (default 200)\n"
 	       "  -p, --pairs=N         deposit/withdraw process pairs (default 1)\n"
 	       "  -n, --count=N         operations per process (default 100)\n"
@@ -37,14 +40,26 @@ static void usage(void)
 	       "\n"
 	       "Columns: deposited and withdrawn are what the kernel counted as done;\n"
 	       "expected is the balance they add up to; final is the real balance;\n"
-	       "lost is |expected - final| / amount, the updates that vanished (a lost\n"
-	       "deposit and a lost withdrawal cancel out, so it is a lower bound).\n"
+	       "net_lost is |expected - final| / amount: a net count, since a lost\n"
+	       "deposit and a lost withdrawal cancel out; at least that many updates\n"
+	       "vanished. contended is how many operations found the lock taken (in\n"
+	       "atomic: retried their compare-and-swap).\n"
+	       "\n"
+	       "The lock mode and delay_us are put back as they were when it ends.\n"
 	       "\n"
 	       "Exit status: 0 final == expected, 3 updates were lost, 1 a call or a\n"
 	       "process failed, 2 bad usage.\n", progname);
 }
 
 #define HEADER_FMT "%-9s %-9s %7s %10s %10s %10s %10s %8s %10s  %s\n"
+#define MAX_PAIRS 64
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
 #define ROW_FMT    "%-9s %-9s %7lld %10lld %10lld %10lld %10lld %8lld %10llu  %s\n"
 
 static pid_t spawn(const char *prog, char *const args[])
@@ -95,8 +110,11 @@ int main(int argc, char **argv)
 	double secs;
 	bool header = false, failed = false;
 	struct bank_stats st;
+	struct bank_saved saved;
+	struct sigaction sa;
+	pid_t pids[2 * MAX_PAIRS];
 	long long lost;
-	int opt, fd, status;
+	int opt, fd, status, nproc = 0, forwarded = 0, i;
 	pid_t pid;
 
 	set_progname(argv[0]);
@@ -114,8 +132,9 @@ int main(int argc, char **argv)
 				die_usage("--start: '%s' is not a balance >= 0", optarg);
 			break;
 		case 'p':
-			if (!parse_s64(optarg, &pairs) || pairs < 1 || pairs > 64)
-				die_usage("--pairs: '%s' is not 1 to 64", optarg);
+			if (!parse_s64(optarg, &pairs) || pairs < 1 || pairs > MAX_PAIRS)
+				die_usage("--pairs: '%s' is not 1 to %d", optarg,
+					  MAX_PAIRS);
 			break;
 		case 'n':
 			if (!parse_s64(optarg, &v) || v < 0)
@@ -151,8 +170,18 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		die_usage("unexpected argument '%s'", argv[optind]);
 
-	/* The lock can change only while nobody has the device open. */
-	bank_configure(lock, delay);
+	/*
+	 * The lock can change only while nobody has the device open. From here
+	 * on, a signal must not end the run before the settings are put back:
+	 * it is passed to the workers, and raised again at the end.
+	 */
+	bank_configure(lock, delay, &saved);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	fd = bank_open(device, O_RDWR);
 	bank_ioctl_or_die(fd, BANK_IOC_SET_BALANCE, &start,
@@ -164,13 +193,23 @@ int main(int argc, char **argv)
 		char *wargs[] = { "withdraw", "-q", "-n", count, "-a", amount,
 				  "-s", pause, "-d", device, NULL };
 
-		for (v = 0; v < pairs; v++) {
-			spawn("deposit", dargs);
-			spawn("withdraw", wargs);
+		for (v = 0; v < pairs && !got_signal; v++) {
+			pids[nproc++] = spawn("deposit", dargs);
+			pids[nproc++] = spawn("withdraw", wargs);
 		}
 	}
-	while ((pid = wait(&status)) > 0) {
-		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	for (;;) {
+		if (got_signal && !forwarded) {
+			for (i = 0; i < nproc; i++)
+				kill(pids[i], got_signal);
+			forwarded = 1;
+		}
+		pid = wait(&status);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;
+		if (!got_signal && (!WIFEXITED(status) || WEXITSTATUS(status))) {
 			fprintf(stderr, "%s: process %d failed\n", progname, (int)pid);
 			failed = true;
 		}
@@ -180,12 +219,18 @@ int main(int argc, char **argv)
 
 	bank_ioctl_or_die(fd, BANK_IOC_GET_STATS, &st, "ioctl BANK_IOC_GET_STATS");
 	close(fd);
+	if (bank_restore(&saved) < 0)
+		failed = true;
+	if (got_signal) {
+		signal(got_signal, SIG_DFL);
+		raise(got_signal);
+	}
 	parse_s64(amount, &v);
 	lost = llabs((long long)(st.expected - st.balance)) / v;
 
 	if (header)
 		printf(HEADER_FMT, "lock", "scenario", "start", "deposited",
-		       "withdrawn", "expected", "final", "lost", "contended",
+		       "withdrawn", "expected", "final", "net_lost", "contended",
 		       "verdict");
 	printf(ROW_FMT, bank_lock_name(st.lock), label, (long long)start,
 	       (long long)(st.deposits * v), (long long)(st.withdrawals * v),

@@ -239,7 +239,7 @@ int main(int argc, char **argv)
 
 	if (order && bank_param_write("lock_order", order) < 0)
 		die_errno("write " BANK_PARAMS "/lock_order");
-	bank_configure(lock, delay);
+	bank_configure(lock, delay, NULL);
 
 	fd = bank_open(device, O_RDONLY);
 	before = snapshot(fd);

@@ -33,6 +33,22 @@ void die_errno(const char *what)
 	exit(EXIT_CALL);
 }
 
+void die_bank_errno(const char *what)
+{
+	int err = errno;
+
+	warn_errno(what);
+	if (err == ENOENT && access("/sys/module/bank", F_OK) != 0)
+		fprintf(stderr, "%s: bank.ko is not loaded: load it with "
+			"'insmod module/bank.ko' (as root), or try kbank in its "
+			"VM: make vm-shell\n", progname);
+	else if (err == EACCES)
+		fprintf(stderr, "%s: only root may do this, unless "
+			"udev/99-bank.rules is installed (for the device)\n",
+			progname);
+	exit(EXIT_CALL);
+}
+
 void die_usage(const char *fmt, ...)
 {
 	va_list ap;
@@ -90,7 +106,7 @@ int bank_open(const char *path, int flags)
 
 	if (fd < 0) {
 		snprintf(what, sizeof(what), "open %s", path);
-		die_errno(what);
+		die_bank_errno(what);
 	}
 	return fd;
 }
@@ -138,12 +154,48 @@ int bank_param_write(const char *name, const char *value)
 	return n < 0 ? -1 : 0;
 }
 
-void bank_configure(const char *lock, const char *delay_us)
+void bank_configure(const char *lock, const char *delay_us,
+		    struct bank_saved *saved)
 {
+	struct bank_saved old = { "", "" };
+
+	if (saved) {
+		if (lock && bank_param_read("lock", old.lock, sizeof(old.lock)) < 0)
+			die_bank_errno("read " BANK_PARAMS "/lock");
+		if (delay_us && bank_param_read("delay_us", old.delay_us,
+						sizeof(old.delay_us)) < 0)
+			die_bank_errno("read " BANK_PARAMS "/delay_us");
+	}
 	if (lock && bank_param_write("lock", lock) < 0)
-		die_errno("write " BANK_PARAMS "/lock");
-	if (delay_us && bank_param_write("delay_us", delay_us) < 0)
-		die_errno("write " BANK_PARAMS "/delay_us");
+		die_bank_errno("write " BANK_PARAMS "/lock");
+	if (delay_us && bank_param_write("delay_us", delay_us) < 0) {
+		int err = errno;
+
+		/* Leave nothing half done: the lock as it was. */
+		old.delay_us[0] = '\0';
+		if (saved)
+			bank_restore(&old);
+		errno = err;
+		die_bank_errno("write " BANK_PARAMS "/delay_us");
+	}
+	if (saved)
+		*saved = old;
+}
+
+int bank_restore(const struct bank_saved *saved)
+{
+	int ret = 0;
+
+	if (saved->delay_us[0] &&
+	    bank_param_write("delay_us", saved->delay_us) < 0) {
+		warn_errno("restore " BANK_PARAMS "/delay_us");
+		ret = -1;
+	}
+	if (saved->lock[0] && bank_param_write("lock", saved->lock) < 0) {
+		warn_errno("restore " BANK_PARAMS "/lock");
+		ret = -1;
+	}
+	return ret;
 }
 
 void sleep_seconds(double seconds)

@@ -30,6 +30,13 @@ void warn_errno(const char *what);
 /* Same, then exit(EXIT_CALL). */
 void die_errno(const char *what) __attribute__((noreturn));
 
+/*
+ * die_errno() for a call on the device or a module parameter, adding a hint
+ * when the cause is probably that bank.ko is not loaded, or that only root
+ * may open the device.
+ */
+void die_bank_errno(const char *what) __attribute__((noreturn));
+
 /* "progname: message" on stderr and a hint about --help, exit(EXIT_USAGE). */
 void die_usage(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
@@ -55,11 +62,25 @@ void bank_ioctl_or_die(int fd, unsigned long cmd, void *arg,
 int bank_param_read(const char *name, char *buf, size_t size);
 int bank_param_write(const char *name, const char *value);
 
+/* The lock mode and delay_us as they were before bank_configure(). */
+struct bank_saved {
+	char lock[32];		/* "" when bank_configure() did not change it */
+	char delay_us[32];
+};
+
 /*
  * Set the lock mode and delay_us of bank.ko, each only if not NULL, or die
  * naming the file. The lock changes only while nobody has the device open.
+ * With @saved, keep what they were, for bank_restore().
  */
-void bank_configure(const char *lock, const char *delay_us);
+void bank_configure(const char *lock, const char *delay_us,
+		    struct bank_saved *saved);
+
+/*
+ * Put back what bank_configure() changed (the device must be closed by
+ * then, for the lock). Return 0, or -1 after a message for what failed.
+ */
+int bank_restore(const struct bank_saved *saved);
 
 /* Sleep for @seconds (fractions allowed); 0 returns at once. */
 void sleep_seconds(double seconds);

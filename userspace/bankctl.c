@@ -76,13 +76,13 @@ static int param_cmd(const char *name, int argc, char **argv, int i)
 	if (i < argc) {
 		if (bank_param_write(name, argv[i]) < 0) {
 			snprintf(what, sizeof(what), "write %s/%s", BANK_PARAMS, name);
-			die_errno(what);
+			die_bank_errno(what);
 		}
 		return 0;
 	}
 	if (bank_param_read(name, buf, sizeof(buf)) < 0) {
 		snprintf(what, sizeof(what), "read %s/%s", BANK_PARAMS, name);
-		die_errno(what);
+		die_bank_errno(what);
 	}
 	printf("%s\n", buf);
 	return 0;

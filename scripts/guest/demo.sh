@@ -40,8 +40,10 @@ What each row teaches:
            kernel, shows whether any update was lost.
   none     race: read, wait 20 us, write back with no lock. Two CPUs read the
            same balance and the second write erases the first: lost updates.
+           net_lost is |expected - final|: lost deposits and lost withdrawals
+           cancel out, so at least that many vanished.
   spinlock a waiter spins until the holder is done: exact, at the price of
-           burnt CPU ("contended" counts the waits).
+           burnt CPU ("contended" counts the operations that waited).
   mutex    a waiter sleeps and its CPU runs something else: exact.
   atomic   no lock: compare-and-swap, retried when another CPU got in
            between ("contended" counts the retries): exact.
@@ -51,11 +53,11 @@ echo
 echo "What a waiter costs: N processes, deposit/withdraw, delay_us=100 inside the lock"
 echo "(kernel $(uname -r), 2 vCPUs):"
 echo
-printf '%-9s %3s %10s %14s %12s %10s\n' lock N "ops/s" "CPU us per op" "CPUs busy" contended
+printf '%-9s %3s %10s %14s %12s %12s\n' lock N "ops/s" "CPU us per op" "CPUs busy" "contended %"
 for run in "spinlock 2" "mutex 2" "spinlock 8"; do
 	set -- $run
 	bank-bench -b alt -m $1 -D 100 -w $2 -S 3 -t 300 |
-		awk -F, '{ printf "%-9s %3d %10d %14.0f %7.2f of 2 %10.2f\n", $2, $3, $6, $10 / 1000, $15, $12 }'
+		awk -F, '{ printf "%-9s %3d %10d %14.0f %7.2f of 2 %11.0f%%\n", $2, $3, $6, $10 / 1000, $15, $12 * 100 }'
 done
 bankctl delay 0
 case $(uname -r) in
@@ -64,11 +66,11 @@ case $(uname -r) in
 *)	echo "A spinlock waiter spins, a mutex waiter sleeps: compare CPUs busy." ;;
 esac
 
-if [ -x /host/usr/bin/python3 ]; then
+if [ -d /repo ] && [ -x /host/usr/bin/python3 ]; then
 	echo
 	echo "The notebook's own Python, with /dev/bank for multiprocessing.Value and Lock"
 	echo "(lock=mutex): python3 userspace/python/notebook.py"
 	bankctl lock mutex
-	chroot /host /usr/bin/python3 "$KBANK_REPO/userspace/python/notebook.py" || status=1
+	(cd /repo && python3 userspace/python/notebook.py) || status=1
 fi
 exit $status

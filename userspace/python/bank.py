@@ -5,6 +5,7 @@ the structs are packed as the C compiler lays them out. tests/abi_check.sh
 compares both with the C header, so they cannot drift apart unnoticed:
 `python3 bank.py --dump` prints what tests/abi_dump prints.
 """
+import errno
 import fcntl
 import os
 import struct
@@ -63,6 +64,16 @@ BANK_IOC_BATCH = _iowr(BANK_IOC_MAGIC, 0x05, BANK_BATCH.size)
 BANK_IOC_TRANSFER = _iowr(BANK_IOC_MAGIC, 0x06, BANK_TRANSFER.size)
 BANK_IOC_GET_ACCOUNT = _iowr(BANK_IOC_MAGIC, 0x07, BANK_ACCOUNT.size)
 BANK_IOC_GET_ACCOUNTS = _iowr(BANK_IOC_MAGIC, 0x08, BANK_ACCOUNTS.size)
+
+
+def hint(err):
+    """For an OSError on the device: a hint at the likely cause, or ""."""
+    if err.errno == errno.ENOENT and not os.path.exists("/sys/module/bank"):
+        return ("bank.ko is not loaded: load it with 'insmod module/bank.ko' "
+                "(as root), or try kbank in its VM: make vm-shell")
+    if err.errno == errno.EACCES:
+        return "only root may open it, unless udev/99-bank.rules is installed"
+    return ""
 
 
 class Bank:

@@ -6,13 +6,15 @@ behind /dev/bank, and the lock is the module's business: chosen with
 `insmod bank.ko lock=...`, taken inside each ioctl. The two processes are
 the same, and so is the answer (with a real lock): 200.
 
-Run it in the VM:  python3 notebook.py [--sleep SECONDS] [--count N]
+Run it in the VM (make vm-shell), from the repository:
+    python3 userspace/python/notebook.py [--sleep SECONDS] [--count N]
 """
 import argparse
 import multiprocessing
+import sys
 import time
 
-from bank import Bank
+from bank import Bank, hint
 
 
 def deposit(count, pause):
@@ -35,7 +37,14 @@ if __name__ == '__main__':
     parser.add_argument("--sleep", type=float, default=0.01)
     args = parser.parse_args()
 
-    with Bank() as bank:
+    try:
+        bank = Bank()
+    except OSError as e:
+        print("notebook.py: open %s: %s" % (e.filename, e.strerror), file=sys.stderr)
+        if hint(e):
+            print("notebook.py: " + hint(e), file=sys.stderr)
+        sys.exit(1)
+    with bank:
         bank.set_balance(200)           # was: balance = multiprocessing.Value('i', 200)
     p1 = multiprocessing.Process(target=deposit, args=(args.count, args.sleep))
     p2 = multiprocessing.Process(target=withdraw, args=(args.count, args.sleep))
