@@ -48,6 +48,10 @@
 
 #include "bank_logic.h"
 
+/* The events of trace system "bank": defined here, declared in the header. */
+#define CREATE_TRACE_POINTS
+#include "bank_trace.h"
+
 /*
  * The balance is read without a lock (bank_peek()), which a 32-bit CPU
  * cannot do in one access for an s64, and initial_balance is a long.
@@ -207,11 +211,13 @@ static noinline int bank_update_none(const struct bank_req *req, s64 *balance)
 	int ret;
 
 	old = bank_balance;
+	trace_bank_read(old, req->change.net, BANK_LOCK_NONE);
 	bank_delay(req->delay_us, true);
 	ret = bank_apply(old, &req->change, &new);	/* new = old + amount */
 	if (ret)
 		return ret;
 	bank_balance = new;
+	trace_bank_write(old, new, new - old, BANK_LOCK_NONE);
 	bank_account(req, new - old);
 	*balance = new;
 	return 0;
@@ -233,11 +239,13 @@ static int bank_update_locked(const struct bank_req *req, s64 *balance,
 		lockdep_assert_held(&bank_spinlock);
 
 	old = bank_balance;
+	trace_bank_read(old, req->change.net, bank_mode);
 	bank_delay(req->delay_us, may_sleep);
 	ret = bank_apply(old, &req->change, &new);
 	if (ret)
 		return ret;
 	WRITE_ONCE(bank_balance, new);
+	trace_bank_write(old, new, new - old, bank_mode);
 	bank_account(req, new - old);
 	*balance = new;
 	return 0;
@@ -264,16 +272,23 @@ static int bank_update_atomic(const struct bank_req *req, s64 *balance)
 	int ret;
 
 	old = atomic64_read(&bank_abalance);
+	trace_bank_read(old, req->change.net, BANK_LOCK_ATOMIC);
 	bank_delay(req->delay_us, true);
 
 	if (down_read_killable(&bank_atomic_rwsem))
 		return -EINTR;
 	for (tries = 0; tries < BANK_CAS_TRIES; tries++) {
+		s64 expected = old;
+
 		ret = bank_apply(old, &req->change, &new);
 		if (ret)
 			goto out_unlock_shared;
-		if (atomic64_try_cmpxchg(&bank_abalance, &old, new))
+		if (atomic64_try_cmpxchg(&bank_abalance, &old, new)) {
+			trace_bank_write(old, new, new - old, BANK_LOCK_ATOMIC);
 			goto out_account_shared;
+		}
+		/* old is now the value found: the next try computes from it. */
+		trace_bank_cas_retry(expected, old, tries + 1);
 		if (!tries)
 			atomic64_inc(&bank_stats.contended);
 	}
@@ -282,9 +297,11 @@ static int bank_update_atomic(const struct bank_req *req, s64 *balance)
 	if (down_write_killable(&bank_atomic_rwsem))
 		return -EINTR;
 	old = atomic64_read(&bank_abalance);
+	trace_bank_read(old, req->change.net, BANK_LOCK_ATOMIC);
 	ret = bank_apply(old, &req->change, &new);
 	if (!ret) {
 		atomic64_set(&bank_abalance, new);
+		trace_bank_write(old, new, new - old, BANK_LOCK_ATOMIC);
 		bank_account(req, new - old);
 		*balance = new;
 	}
@@ -304,11 +321,14 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 {
 	int ret;
 
+	trace_bank_update_begin(req->change.net, bank_mode);
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
 		if (!spin_trylock(&bank_spinlock)) {
 			atomic64_inc(&bank_stats.contended);
+			trace_bank_lock_wait(BANK_LOCK_SPINLOCK);
 			spin_lock(&bank_spinlock);
+			trace_bank_lock_acquired(BANK_LOCK_SPINLOCK);
 		}
 		ret = bank_update_locked(req, balance, false);
 		spin_unlock(&bank_spinlock);
@@ -317,8 +337,10 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 		/* A waiter sleeps, and a signal ends its wait: nothing done. */
 		if (!mutex_trylock(&bank_mutex)) {
 			atomic64_inc(&bank_stats.contended);
+			trace_bank_lock_wait(BANK_LOCK_MUTEX);
 			if (mutex_lock_interruptible(&bank_mutex))
 				return -ERESTARTSYS;
+			trace_bank_lock_acquired(BANK_LOCK_MUTEX);
 		}
 		ret = bank_update_locked(req, balance, true);
 		mutex_unlock(&bank_mutex);
@@ -331,6 +353,7 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 		break;
 	}
 
+	trace_bank_update_end(ret);
 	/* Pairs with the barrier in wait_event's prepare_to_wait_event(). */
 	if (!ret && req->change.deposits && wq_has_sleeper(&bank_wq))
 		wake_up_interruptible_all(&bank_wq);
@@ -388,6 +411,7 @@ static void bank_reset_fn(void *arg)
 		atomic64_set(&bank_abalance, balance);
 	else
 		WRITE_ONCE(bank_balance, balance);
+	trace_bank_reset(balance, bank_mode);
 	atomic64_set(&bank_stats.expected, balance);
 	atomic64_set(&bank_stats.deposits, 0);
 	atomic64_set(&bank_stats.withdrawals, 0);
@@ -416,6 +440,7 @@ static void bank_snapshot_fn(void *arg)
 	st->withdrawals = atomic64_read(&bank_stats.withdrawals);
 	st->contended = atomic64_read(&bank_stats.contended);
 	st->waits = atomic64_read(&bank_stats.waits);
+	trace_bank_snapshot(st->balance, st->expected);
 }
 
 /* Fill @st with the balance and the statistics, consistent under the lock. */
@@ -433,10 +458,15 @@ static int bank_snapshot(struct bank_stats *st)
  */
 static int bank_wait_for_funds(s64 need)
 {
+	int ret;
+
 	if (bank_peek() >= need)
 		return 0;
 	atomic64_inc(&bank_stats.waits);
-	return wait_event_interruptible(bank_wq, bank_peek() >= need);
+	trace_bank_funds_wait(need, bank_peek());
+	ret = wait_event_interruptible(bank_wq, bank_peek() >= need);
+	trace_bank_funds_woken(need, bank_peek(), ret);
+	return ret;
 }
 
 /*
