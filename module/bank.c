@@ -216,8 +216,12 @@ static noinline int bank_update_none(const struct bank_req *req, s64 *balance)
 	ret = bank_apply(old, &req->change, &new);	/* new = old + amount */
 	if (ret)
 		return ret;
-	bank_balance = new;
+	/*
+	 * Traced before the store: a task that reads this value then has a
+	 * later timestamp than this event, whatever delays either CPU.
+	 */
 	trace_bank_write(old, new, new - old, BANK_LOCK_NONE);
+	bank_balance = new;
 	bank_account(req, new - old);
 	*balance = new;
 	return 0;
@@ -244,8 +248,8 @@ static int bank_update_locked(const struct bank_req *req, s64 *balance,
 	ret = bank_apply(old, &req->change, &new);
 	if (ret)
 		return ret;
-	WRITE_ONCE(bank_balance, new);
 	trace_bank_write(old, new, new - old, bank_mode);
+	WRITE_ONCE(bank_balance, new);
 	bank_account(req, new - old);
 	*balance = new;
 	return 0;

@@ -7,7 +7,9 @@
 # kernel.sh), the static programs and the initramfs, boots QEMU, streams
 # what COMMAND prints and exits with COMMAND's exit status. A guest that
 # hangs past -t (default 300 s), panics, or logs BUG, WARNING, Oops and the
-# like fails the run with its console shown. -s: interactive shell instead.
+# like fails the run with its console shown. Lines between KBANK-TRACE-BEGIN
+# NAME and KBANK-TRACE-END (a recorded trace) go to results.log only.
+# -s: interactive shell instead.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -80,7 +82,9 @@ timeout -k 5 "$limit" "$@" -serial "file:$console" -serial stdio \
 	awk -v results="$results" '
 	{ sub(/\r$/, ""); print >results; fflush(results) }
 	/^KBANK-DMESG-BEGIN$/ { quiet = 1 }
-	!quiet && !/^KBANK-EXIT:/ { print; fflush() }'
+	/^KBANK-TRACE-BEGIN / { trace = 1 }
+	!quiet && !trace && !/^KBANK-EXIT:/ { print; fflush() }
+	/^KBANK-TRACE-END$/ { trace = 0 }'
 set -e
 msg "guest ran $(( $(date +%s) - start )) s"
 
