@@ -1,6 +1,7 @@
 #!/bin/sh
 # make check (KERNEL=debug: make check-debug): set up the machine, lint, the
-# ABI of the Python port, then the whole suite in the VM. Every check prints
+# ABI of the Python port, the trace reader against recorded and doctored
+# traces, then the whole suite in the VM. Every check prints
 # one TAP line; the run ends with "N passed, N failed" and fails if N > 0.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +27,7 @@ phase() {
 {
 	phase lint "$here/lint.sh"
 	phase abi "$top/tests/abi_check.sh"
+	phase reader python3 "$top/tests/bank_trace_test.py"
 	phase suite "$here/vm.sh" -t 1200 -- /kbank/guest/check.sh
 } | tee "$log"
 rm -f "$log.phase" "$log.rc"

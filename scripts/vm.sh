@@ -43,6 +43,10 @@ for ko in $(sed 's/\.o$/.ko/' "$top/modules.order"); do
 	case $ko in /*) ;; *) ko="$top/$ko" ;; esac
 	cp "$ko" "$dir/ko/"
 done
+# KBANK_EXTRA_KO: more modules for the guest's /kbank (make bench's variant).
+for ko in ${KBANK_EXTRA_KO:-}; do
+	cp "$ko" "$dir/ko/"
+done
 make -s -C "$top" progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "program build failed"; }
 # The same test program as a 32-bit process, for the compat ioctl path.

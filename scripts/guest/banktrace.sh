@@ -36,6 +36,9 @@ stop)
 		lost=$((lost + n))
 	done
 	echo >$T/trace
+	# Back as the kernel boots: on, with no event enabled (trace-cmd
+	# record expects tracing_on set).
+	echo 1 >$T/tracing_on
 	if [ $lost != 0 ]; then
 		echo "banktrace: $lost events lost (overrun or dropped): trace incomplete" >&2
 		exit 1

@@ -118,6 +118,8 @@ class Segment:
             if len(self.writes) > 1:
                 self.errors.append("no bank_snapshot after the last write")
             return
+        if self.mode == "atomic":
+            self.order_cas()
         index = {id(w): i for i, w in enumerate(self.writes)}
         for i, w in enumerate(self.writes[1:], 1):
             w.source = self.find_source(i, w)
@@ -145,10 +147,28 @@ class Segment:
         self.lost = [w for w in self.writes[1:] if id(w) not in alive]
         self.index = index
 
+    def order_cas(self, window=64):
+        """Mode atomic: put the writes in the order their CASes happened.
+
+        bank_write follows a successful compare-and-swap, so another CPU's
+        next CAS, which read this one's value, can be stamped first. The
+        CASes form one chain (each found the value the previous one wrote):
+        rebuild it, taking at each step the first write in the trace, among
+        the next few, whose old value is the balance now.
+        """
+        pending, cur, order = self.writes[1:], self.reset, [self.reset]
+        while pending:
+            k = next((k for k, w in enumerate(pending[:window]) if w.old == cur.new), None)
+            if k is None:
+                break
+            cur = pending.pop(k)
+            order.append(cur)
+        self.writes = order + pending
+
     def find_source(self, i, w):
         """The write whose value w's update read (assumption 3)."""
         ws = self.writes
-        if w.mode != "none" or w.read is w.ev:
+        if w.mode != "none" or w.read is w.ev or self.mode == "atomic":
             prev = ws[i - 1]
             return prev if prev.new == w.old else None
         before = [s for s in ws[:i] if s.ev.pos < w.read.pos]
