@@ -246,7 +246,7 @@ def cmd_lost(evs, args):
         total, lost_sum, exp, bal = s.summary()
         for u in s.lost[:args.n]:
             line, v = story(s, u)
-            print("  %.1f us: %s%s" % (u.ev.ts, line,
+            print("  %.6f s: %s%s" % (u.ev.ts / 1e6, line,
                   " (erased by pid %d's write of %d)" % (v.pid, v.new) if v else ""))
         if len(s.lost) > args.n:
             print("  ... %d more" % (len(s.lost) - args.n))
