@@ -1593,9 +1593,10 @@ TEST_TIMEOUT(trace_timeline_renders, 300)
 
 	need_bank_events();
 	need_reader();
+	/* Started first: the reader needs the run's bank_reset. */
+	ASSERT_EQ(run("/kbank/guest/banktrace.sh start"), 0);
 	setup("none", 1000);
 	ASSERT_EQ(bank_param_write("delay_us", "20"), 0);
-	ASSERT_EQ(run("/kbank/guest/banktrace.sh start"), 0);
 	race_amounts(4, 200);
 	TH_LOG("expected - balance = %lld", get_stats().expected - get_stats().balance);
 	ASSERT_EQ(run("/kbank/guest/banktrace.sh stop /tmp/bank-trace-none.txt"), 0);
