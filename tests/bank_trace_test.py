@@ -82,6 +82,26 @@ rc, out = run(["lost"], "".join(lines[:snap] + [bad] + lines[snap + 1:]))
 check("expected one more than the writes add up to fails the check",
       rc == 1 and "write events missing" in out, out)
 
+# Mode atomic: a CAS's event can be stamped after the next CAS's, which
+# read its value; the reader must still find one chain and nothing lost.
+atomic = """\
+  x-1 [000] .....  1.000001: bank_reset: balance=100 lock=atomic
+  a-2 [000] .....  1.000002: bank_read: balance=100 amount=1 lock=atomic
+  b-3 [001] .....  1.000003: bank_read: balance=100 amount=-1 lock=atomic
+  b-3 [001] .....  1.000004: bank_cas_retry: expected=100 found=101 try=1
+  b-3 [001] .....  1.000005: bank_write: old=101 balance=100 amount=-1 lock=atomic
+  a-2 [000] .....  1.000006: bank_write: old=100 balance=101 amount=1 lock=atomic
+  a-2 [000] .....  1.000007: bank_read: balance=100 amount=1 lock=atomic
+  a-2 [000] .....  1.000008: bank_write: old=100 balance=101 amount=1 lock=atomic
+  x-1 [000] .....  1.000009: bank_snapshot: balance=101 expected=101
+"""
+rc, out = run(["lost"], atomic)
+s = summary(out)
+check("mode atomic: CAS events stamped out of order still make one chain",
+      rc == 0 and s and s[2] == "0" and s[5] == "ok", out)
+rc, out = run(["lost"], atomic.replace("old=101 balance=100", "old=102 balance=101"))
+check("mode atomic: a CAS from a value nobody wrote fails the check", rc == 1, out)
+
 # The timeline: 80 columns, a caption in words, a well-formed SVG.
 with tempfile.TemporaryDirectory() as d:
     for mode, words in (("none", "is lost"), ("spinlock", "spinning"), ("mutex", "asleep")):

@@ -147,23 +147,44 @@ class Segment:
         self.lost = [w for w in self.writes[1:] if id(w) not in alive]
         self.index = index
 
-    def order_cas(self, window=64):
+    def order_cas(self, limit=200000):
         """Mode atomic: put the writes in the order their CASes happened.
 
         bank_write follows a successful compare-and-swap, so another CPU's
-        next CAS, which read this one's value, can be stamped first. The
-        CASes form one chain (each found the value the previous one wrote):
-        rebuild it, taking at each step the first write in the trace, among
-        the next few, whose old value is the balance now.
+        next CAS, which read this one's value, can be stamped first. But
+        the CASes form one chain (each found the value the previous one
+        wrote), and each task's own writes are in its program order. So
+        merge the tasks' sequences: at each step take, of the tasks' next
+        writes, one whose old value is the balance now (the earliest in the
+        trace first), and back up when that leads nowhere.
         """
-        pending, cur, order = self.writes[1:], self.reset, [self.reset]
-        while pending:
-            k = next((k for k, w in enumerate(pending[:window]) if w.old == cur.new), None)
-            if k is None:
-                break
-            cur = pending.pop(k)
-            order.append(cur)
-        self.writes = order + pending
+        queues = {}
+        for w in self.writes[1:]:
+            queues.setdefault(w.pid, []).append(w)
+        heads = dict.fromkeys(queues, 0)
+        total = len(self.writes) - 1
+
+        def candidates(cur):
+            c = [p for p, q in queues.items()
+                 if heads[p] < len(q) and q[heads[p]].old == cur.new]
+            return sorted(c, key=lambda p: queues[p][heads[p]].ev.pos)
+
+        seq, stack, steps = [self.reset], [candidates(self.reset)], 0
+        while len(seq) - 1 < total and steps < limit:
+            steps += 1
+            if not stack[-1]:
+                stack.pop()
+                if not stack:
+                    return  # no chain: find_source reports the errors
+                heads[seq.pop().pid] -= 1
+                continue
+            p = stack[-1].pop(0)
+            w = queues[p][heads[p]]
+            heads[p] += 1
+            seq.append(w)
+            stack.append(candidates(w))
+        if len(seq) - 1 == total:
+            self.writes = seq
 
     def find_source(self, i, w):
         """The write whose value w's update read (assumption 3)."""
