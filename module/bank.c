@@ -57,6 +57,10 @@
 
 #include "bank_logic.h"
 
+/* The events of trace system "bank": defined here, declared in the header. */
+#define CREATE_TRACE_POINTS
+#include "bank_trace.h"
+
 /*
  * The balance is read without a lock (bank_peek()), which a 32-bit CPU
  * cannot do in one access for an s64, and initial_balance is a long.
@@ -255,10 +259,16 @@ bank_update_none(struct bank_acct *a, const struct bank_req *req, s64 *balance)
 	int ret;
 
 	old = a->balance;
+	trace_bank_read(old, req->change.net, BANK_LOCK_NONE);
 	bank_delay(req->delay_us, true);
 	ret = bank_apply(old, &req->change, &new);	/* new = old + amount */
 	if (ret)
 		return ret;
+	/*
+	 * Traced before the store: a task that reads this value then has a
+	 * later timestamp than this event, whatever delays either CPU.
+	 */
+	trace_bank_write(old, new, new - old, BANK_LOCK_NONE);
 	a->balance = new;
 	bank_account(req, new - old);
 	*balance = new;
@@ -281,10 +291,12 @@ static int bank_update_locked(struct bank_acct *a, const struct bank_req *req,
 		lockdep_assert_held(&a->spinlock);
 
 	old = a->balance;
+	trace_bank_read(old, req->change.net, bank_mode);
 	bank_delay(req->delay_us, may_sleep);
 	ret = bank_apply(old, &req->change, &new);
 	if (ret)
 		return ret;
+	trace_bank_write(old, new, new - old, bank_mode);
 	WRITE_ONCE(a->balance, new);
 	bank_account(req, new - old);
 	*balance = new;
@@ -313,16 +325,23 @@ static int bank_update_atomic(struct bank_acct *a, const struct bank_req *req,
 	int ret;
 
 	old = atomic64_read(&a->abalance);
+	trace_bank_read(old, req->change.net, BANK_LOCK_ATOMIC);
 	bank_delay(req->delay_us, true);
 
 	if (down_read_killable(&bank_atomic_rwsem))
 		return -EINTR;
 	for (tries = 0; tries < BANK_CAS_TRIES; tries++) {
+		s64 expected = old;
+
 		ret = bank_apply(old, &req->change, &new);
 		if (ret)
 			goto out_unlock_shared;
-		if (atomic64_try_cmpxchg(&a->abalance, &old, new))
+		if (atomic64_try_cmpxchg(&a->abalance, &old, new)) {
+			trace_bank_write(old, new, new - old, BANK_LOCK_ATOMIC);
 			goto out_account_shared;
+		}
+		/* old is now the value found: the next try computes from it. */
+		trace_bank_cas_retry(expected, old, tries + 1);
 		if (!tries)
 			atomic64_inc(&bank_stats.contended);
 	}
@@ -331,9 +350,11 @@ static int bank_update_atomic(struct bank_acct *a, const struct bank_req *req,
 	if (down_write_killable(&bank_atomic_rwsem))
 		return -EINTR;
 	old = atomic64_read(&a->abalance);
+	trace_bank_read(old, req->change.net, BANK_LOCK_ATOMIC);
 	ret = bank_apply(old, &req->change, &new);
 	if (!ret) {
 		atomic64_set(&a->abalance, new);
+		trace_bank_write(old, new, new - old, BANK_LOCK_ATOMIC);
 		bank_account(req, new - old);
 		*balance = new;
 	}
@@ -354,11 +375,14 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 	struct bank_acct *a = bank0;
 	int ret;
 
+	trace_bank_update_begin(req->change.net, bank_mode);
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
 		if (!spin_trylock(&a->spinlock)) {
 			atomic64_inc(&bank_stats.contended);
+			trace_bank_lock_wait(BANK_LOCK_SPINLOCK);
 			spin_lock(&a->spinlock);
+			trace_bank_lock_acquired(BANK_LOCK_SPINLOCK);
 		}
 		ret = bank_update_locked(a, req, balance, false);
 		spin_unlock(&a->spinlock);
@@ -367,8 +391,10 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 		/* A waiter sleeps, and a signal ends its wait: nothing done. */
 		if (!mutex_trylock(&a->mutex)) {
 			atomic64_inc(&bank_stats.contended);
+			trace_bank_lock_wait(BANK_LOCK_MUTEX);
 			if (mutex_lock_interruptible(&a->mutex))
 				return -ERESTARTSYS;
+			trace_bank_lock_acquired(BANK_LOCK_MUTEX);
 		}
 		ret = bank_update_locked(a, req, balance, true);
 		mutex_unlock(&a->mutex);
@@ -381,6 +407,7 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 		break;
 	}
 
+	trace_bank_update_end(ret);
 	/* Pairs with the barrier in wait_event's prepare_to_wait_event(). */
 	if (!ret && req->change.deposits && wq_has_sleeper(&bank_wq))
 		wake_up_interruptible_all(&bank_wq);
@@ -438,6 +465,7 @@ static void bank_reset_fn(void *arg)
 		atomic64_set(&bank0->abalance, balance);
 	else
 		WRITE_ONCE(bank0->balance, balance);
+	trace_bank_reset(balance, bank_mode);
 	atomic64_set(&bank_stats.expected, balance);
 	atomic64_set(&bank_stats.deposits, 0);
 	atomic64_set(&bank_stats.withdrawals, 0);
@@ -466,6 +494,7 @@ static void bank_snapshot_fn(void *arg)
 	st->withdrawals = atomic64_read(&bank_stats.withdrawals);
 	st->contended = atomic64_read(&bank_stats.contended);
 	st->waits = atomic64_read(&bank_stats.waits);
+	trace_bank_snapshot(st->balance, st->expected);
 }
 
 /* Fill @st with the balance and the statistics, consistent under the lock. */
@@ -483,10 +512,15 @@ static int bank_snapshot(struct bank_stats *st)
  */
 static int bank_wait_for_funds(s64 need)
 {
+	int ret;
+
 	if (bank_peek(bank0) >= need)
 		return 0;
 	atomic64_inc(&bank_stats.waits);
-	return wait_event_interruptible(bank_wq, bank_peek(bank0) >= need);
+	trace_bank_funds_wait(need, bank_peek(bank0));
+	ret = wait_event_interruptible(bank_wq, bank_peek(bank0) >= need);
+	trace_bank_funds_woken(need, bank_peek(bank0), ret);
+	return ret;
 }
 
 /**

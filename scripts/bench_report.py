@@ -90,6 +90,26 @@ def report(env, rows, accel):
         p("| %s | %s | %s | %s |" % (m, fmt(d, "ops"), fmt(n, "ops"),
                                      "%.2f" % (d / n) if d and n else "-"))
     p("")
+    p("### The bank trace events: free when off (lock=mutex, N = 1, paired as above)")
+    p("")
+    p("Five interleaved rounds; each cell the median of the rounds, [min - max] beside it:")
+    p("the spread is the noise of this machine.")
+    p("")
+    p("| bank.ko | deposit ns | null ioctl ns | deposit - null ns |")
+    p("|---|---:|---:|---:|")
+    for variant, label in (("no_tracepoints", "built without tracepoints (-DNOTRACE)"),
+                           ("events_off", "tracepoints, bank events off"),
+                           ("events_on", "tracepoints, bank events on (recording)")):
+        d = [r["ns_per_op"] for r in rows if r["bench"] == "deposit_" + variant]
+        n = [r["ns_per_op"] for r in rows if r["bench"] == "null_ioctl_" + variant]
+        if not d or not n:
+            p("| %s | - | - | - |" % label)
+            continue
+        diff = [a - b for a, b in zip(d, n)]
+        p("| %s | %.0f [%.0f - %.0f] | %.0f [%.0f - %.0f] | %.0f [%.0f - %.0f] |" % (
+            label, statistics.median(d), min(d), max(d), statistics.median(n), min(n), max(n),
+            statistics.median(diff), min(diff), max(diff)))
+    p("")
     p("### A waiter spins or sleeps: N = 2, deposit/withdraw, delay_us in the critical section")
     p("")
     p("| lock | delay_us | ops/s | CPU ns per op | CPUs busy | contended/op |")
@@ -233,7 +253,9 @@ def main():
     md = report(env, rows, accel)
     with open(os.path.join(outdir, "bench.md"), "w") as f:
         f.write(md)
-    plots(rows, outdir)
+    # scripts/bench.sh trace measures only the trace events: no plots then.
+    if any(r["bench"] == "alt" for r in rows):
+        plots(rows, outdir)
     sys.stdout.write(md)
 
 

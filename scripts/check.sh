@@ -1,8 +1,9 @@
 #!/bin/sh
 # make check (KERNEL=debug: make check-debug): set up the machine, lint, the
-# ABI of the Python port, the whole suite in the VM, then the README's
-# sessions typed into make vm-shell. Every check prints one TAP line; the
-# run ends with "N passed, N failed" and fails if N > 0.
+# ABI of the Python port, the trace reader against recorded and doctored
+# traces, the whole suite in the VM, then the README's sessions typed into
+# make vm-shell. Every check prints one TAP line; the run ends with
+# "N passed, N failed" and fails if N > 0.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -27,6 +28,7 @@ phase() {
 {
 	phase lint "$here/lint.sh"
 	phase abi "$top/tests/abi_check.sh"
+	phase reader python3 "$top/tests/bank_trace_test.py"
 	phase suite "$here/vm.sh" -t 1200 -- /kbank/guest/check.sh
 	# The README shows the stock kernel's VM, with python3 over 9p.
 	case ${KERNEL:-stock} in

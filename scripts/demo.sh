@@ -1,7 +1,33 @@
 #!/bin/sh
 # make demo: set up, boot the VM, run the notebook's experiment in every
 # lock mode and print the table. Fails if a locked mode is ever wrong.
+# Then the timelines drawn from the trace the guest recorded: as text here,
+# and as SVG in build/trace/.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
 "$here/setup.sh" || exit 1
-exec "$here/vm.sh" -t 300 -- /kbank/guest/demo.sh
+"$here/vm.sh" -t 400 -- /kbank/guest/demo.sh
+status=$?
+results="$top/build/vm-${KERNEL:-stock}/results.log"
+out="$top/build/trace"
+mkdir -p "$out"
+grep -q '^KBANK-TRACE-BEGIN ' "$results" || exit $status
+start=$(date +%s)
+for t in none spinlock mutex; do
+	sed -n "/^KBANK-TRACE-BEGIN $t\$/,/^KBANK-TRACE-END\$/p" "$results" |
+		sed '1d;$d' >"$out/trace-$t.txt"
+	echo
+	case $t in
+	none) python3 "$top/userspace/python/bank_trace.py" lost -n 1 "$out/trace-$t.txt" || status=1 ;;
+	esac
+	echo
+	python3 "$top/userspace/python/bank_trace.py" timeline \
+		--svg "$out/timeline-$t.svg" "$out/trace-$t.txt" || status=1
+done
+guest=$(sed -n 's/^KBANK-TRACE-SECONDS //p' "$results")
+echo
+echo "Traces and pictures: $out/trace-*.txt $out/timeline-*.svg"
+echo "(the trace took ${guest:-?} s in the VM and $(( $(date +%s) - start )) s to draw)"
+exit $status

@@ -12,10 +12,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 # with flex, bison, bc, libelf-dev and libssl-dev to build it. python3: the
 # notebook, run in the guest from the host's root over 9p, and the test that
 # replays the README's sessions (tests/readme_session.py). gnuplot-nox: plots.
-# dwarves: pahole, which 6.12's module build runs.
+# dwarves: pahole, which 6.12's module build runs. trace-cmd: run in the
+# guest from the host's root, it records bank.ko's trace events.
 pkgs="qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
 kmod gcc make libc6-dev gcc-multilib sparse linux-source-6.1 flex bison bc
-libelf-dev libssl-dev python3 gnuplot-nox dwarves"
+libelf-dev libssl-dev python3 gnuplot-nox dwarves trace-cmd"
 
 missing=""
 for p in $pkgs; do

@@ -7,7 +7,9 @@
 # kernel.sh), the static programs and the initramfs, boots QEMU, streams
 # what COMMAND prints and exits with COMMAND's exit status. A guest that
 # hangs past -t (default 300 s), panics, or logs BUG, WARNING, Oops and the
-# like fails the run with its console shown. -s: interactive shell instead.
+# like fails the run with its console shown. Lines between KBANK-TRACE-BEGIN
+# NAME and KBANK-TRACE-END (a recorded trace) go to results.log only.
+# -s: interactive shell instead.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -39,6 +41,10 @@ make -s -C "$top" module KDIR="$KDIR" KCFLAGS="${KBANK_KCFLAGS:-}" \
 rm -f "$dir"/ko/*.ko
 for ko in $(sed 's/\.o$/.ko/' "$top/modules.order"); do
 	case $ko in /*) ;; *) ko="$top/$ko" ;; esac
+	cp "$ko" "$dir/ko/"
+done
+# KBANK_EXTRA_KO: more modules for the guest's /kbank (make bench's variant).
+for ko in ${KBANK_EXTRA_KO:-}; do
 	cp "$ko" "$dir/ko/"
 done
 make -s -C "$top" progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1 ||
@@ -80,7 +86,9 @@ timeout -k 5 "$limit" "$@" -serial "file:$console" -serial stdio \
 	awk -v results="$results" '
 	{ sub(/\r$/, ""); print >results; fflush(results) }
 	/^KBANK-DMESG-BEGIN$/ { quiet = 1 }
-	!quiet && !/^KBANK-EXIT:/ { print; fflush() }'
+	/^KBANK-TRACE-BEGIN / { trace = 1 }
+	!quiet && !trace && !/^KBANK-EXIT:/ { print; fflush() }
+	/^KBANK-TRACE-END$/ { trace = 0 }'
 set -e
 msg "guest ran $(( $(date +%s) - start )) s"
 

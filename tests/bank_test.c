@@ -1808,6 +1808,229 @@ TEST_TIMEOUT(python_notebook_port, 120)
 	EXPECT_EQ(get_stats().withdrawals, 100);
 }
 
+/* ---- trace events (module/bank_trace.h, userspace/python/bank_trace.py) -- */
+
+#define TRACEFS "/sys/kernel/tracing"
+
+static void need_bank_events(void)
+{
+	if (access(TRACEFS "/events/bank", F_OK) != 0)
+		SKIP("no bank events in %s (kernel without tracepoints?)", TRACEFS);
+}
+
+/* The reader runs in the host's python3; the guest has none of its own. */
+static void need_reader(void)
+{
+	if (!getenv("KBANK_REPO") || access("/host/usr/bin/python3", X_OK) != 0)
+		SKIP("no host python3 over 9p in this VM");
+}
+
+TEST(trace_events_exist_with_fields)
+{
+	static const char *const want[][5] = {
+		{ "bank_update_begin", "s64 amount;", "int mode;" },
+		{ "bank_lock_wait", "int mode;" },
+		{ "bank_lock_acquired", "int mode;" },
+		{ "bank_read", "s64 balance;", "s64 amount;", "int mode;" },
+		{ "bank_write", "s64 old;", "s64 balance;", "s64 amount;", "int mode;" },
+		{ "bank_cas_retry", "s64 expected;", "s64 found;", "unsigned int try;" },
+		{ "bank_update_end", "int ret;" },
+		{ "bank_funds_wait", "s64 need;", "s64 balance;" },
+		{ "bank_funds_woken", "s64 need;", "s64 balance;", "int ret;" },
+		{ "bank_reset", "s64 balance;", "int mode;" },
+		{ "bank_snapshot", "s64 balance;", "s64 expected;" },
+	};
+	char path[256], fmt[4096];
+	unsigned int i, j;
+	size_t n;
+	FILE *f;
+
+	need_bank_events();
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(path, sizeof(path), TRACEFS "/events/bank/%s/format", want[i][0]);
+		f = fopen(path, "r");
+		EXPECT_TRUE(f != NULL);
+		if (!f)
+			continue;
+		n = fread(fmt, 1, sizeof(fmt) - 1, f);
+		fmt[n] = '\0';
+		fclose(f);
+		for (j = 1; j < 5 && want[i][j]; j++) {
+			char field[64];
+
+			snprintf(field, sizeof(field), "field:%s", want[i][j]);
+			if (!strstr(fmt, field)) {
+				TH_LOG("%s: no '%s'", want[i][0], field);
+				tap_test_failed = 1;
+			}
+		}
+	}
+	/* The kernel's own events that the timeline uses beside bank's. */
+	EXPECT_EQ(access(TRACEFS "/events/sched/sched_switch", F_OK), 0);
+	EXPECT_EQ(access(TRACEFS "/events/lock/contention_begin", F_OK), 0);
+}
+
+/*
+ * @procs processes race @ops updates each, process k alternating deposits
+ * of k + 1 and withdrawals of 1: lost deposits and lost withdrawals do not
+ * cancel out, so expected - balance tells how much was lost.
+ */
+static void race_amounts(int procs, long ops)
+{
+	int i, status;
+
+	for (i = 0; i < procs; i++) {
+		pid_t pid = fork();
+
+		ASSERT_TRUE(pid >= 0);
+		if (pid == 0) {
+			int fd = dev_open(O_RDWR);
+			long j;
+
+			for (j = 0; j < ops; j++)
+				if (op(fd, (j & 1) ? BANK_IOC_WITHDRAW : BANK_IOC_DEPOSIT,
+				       (j & 1) ? 1 : i + 1, NULL))
+					_exit(1);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < procs; i++) {
+		ASSERT_TRUE(wait(&status) > 0);
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+}
+
+/* Run the reader on @trace (a guest file) with @args; its output in @out. */
+static int reader(const char *args, const char *trace, const char *out)
+{
+	char cmd[PATH_MAX + 512];
+
+	snprintf(cmd, sizeof(cmd),
+		 "chroot /host /usr/bin/python3 %s/userspace/python/bank_trace.py %s - <%s >%s 2>&1",
+		 getenv("KBANK_REPO"), args, trace, out);
+	return run(cmd);
+}
+
+/*
+ * The invariant: over a racy run in mode none, the amounts of the updates
+ * the reader finds lost add up to expected - balance exactly, and in every
+ * locked mode it finds none. The reader checks against the snapshot in the
+ * trace; this test checks against the counters it reads itself.
+ */
+TEST_TIMEOUT(trace_reader_invariant_every_mode, 600)
+{
+	const char *trace = "/tmp/bank-trace-all.txt", *out = "/tmp/bank-trace-lost.txt";
+	long long want[4], updates = 0;
+	char line[512];
+	unsigned int i, runs = 0;
+	FILE *f;
+
+	need_bank_events();
+	need_reader();
+	ASSERT_EQ(run("/kbank/guest/banktrace.sh start"), 0);
+	for (i = 0; i < 4; i++) {
+		struct bank_stats st;
+
+		setup(modes[i], 1000000);
+		/* delay_us=10: a window for the race, and for lost CASes. */
+		ASSERT_EQ(bank_param_write("delay_us", "10"), 0);
+		race_amounts(4, 500);
+		st = get_stats();
+		want[i] = st.expected - st.balance;
+		TH_LOG("%-8s 4 x 500 ops: expected - balance = %lld", modes[i], want[i]);
+	}
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+	/* Fails if any event was lost: the buffers must hold the whole run. */
+	ASSERT_EQ(run("/kbank/guest/banktrace.sh stop /tmp/bank-trace-all.txt"), 0);
+	EXPECT_EQ(reader("lost -n 0", trace, out), 0);
+
+	f = fopen(out, "r");
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		char lock[16], verdict[16];
+		long long u, lost, sum, diff, byval;
+
+		fputs("#   ", stdout);
+		fputs(line, stdout);
+		if (sscanf(line, "run %*u lock=%15s updates=%lld lost=%lld lost_sum=%lld expected-balance=%lld resolved_by_value=%lld %15s",
+			   lock, &u, &lost, &sum, &diff, &byval, verdict) != 7)
+			continue;
+		/* The setup's own resets carry no update: only hammer's runs. */
+		ASSERT_TRUE(runs < 4);
+		EXPECT_TRUE(strcmp(lock, modes[runs]) == 0);
+		EXPECT_EQ(u, 2000);
+		EXPECT_EQ(sum, want[runs]);
+		EXPECT_EQ(diff, want[runs]);
+		EXPECT_TRUE(strcmp(verdict, "ok") == 0);
+		if (runs == 0)
+			EXPECT_TRUE(lost > 0);	/* else the race proved nothing */
+		else
+			EXPECT_EQ(lost, 0);
+		updates += u;
+		runs++;
+	}
+	fclose(f);
+	EXPECT_EQ(runs, 4);
+	TH_LOG("the reader rebuilt %lld updates", updates);
+}
+
+TEST_TIMEOUT(trace_timeline_renders, 300)
+{
+	const char *trace = "/tmp/bank-trace-none.txt", *out = "/tmp/bank-trace-timeline.txt";
+	char line[512], svg[256] = "";
+	int lines = 0, caption = 0;
+	FILE *f;
+
+	need_bank_events();
+	need_reader();
+	/* Started first: the reader needs the run's bank_reset. */
+	ASSERT_EQ(run("/kbank/guest/banktrace.sh start"), 0);
+	setup("none", 1000);
+	ASSERT_EQ(bank_param_write("delay_us", "20"), 0);
+	race_amounts(4, 200);
+	TH_LOG("expected - balance = %lld", get_stats().expected - get_stats().balance);
+	ASSERT_EQ(run("/kbank/guest/banktrace.sh stop /tmp/bank-trace-none.txt"), 0);
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+	/* /dev/shm: the guest's tmpfs, writable from inside the chroot too. */
+	unlink("/dev/shm/bank-timeline.svg");
+	EXPECT_EQ(reader("timeline --svg /dev/shm/bank-timeline.svg", trace, out), 0);
+	f = fopen(out, "r");
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		fputs("#   ", stdout);
+		fputs(line, stdout);
+		lines++;
+		EXPECT_TRUE(strlen(line) <= 81);	/* 80 columns and '\n' */
+		caption |= strstr(line, "is lost") != NULL;
+	}
+	fclose(f);
+	EXPECT_TRUE(lines >= 5);
+	EXPECT_TRUE(caption);
+	f = fopen("/dev/shm/bank-timeline.svg", "r");
+	ASSERT_TRUE(f != NULL);
+	EXPECT_TRUE(fgets(svg, sizeof(svg), f) && strncmp(svg, "<svg", 4) == 0);
+	fclose(f);
+}
+
+TEST_TIMEOUT(trace_cmd_records_and_reports_bank_events, 300)
+{
+	char cmd[PATH_MAX + 256];
+
+	need_bank_events();
+	if (access("/host/usr/bin/trace-cmd", X_OK) != 0)
+		SKIP("no trace-cmd on the host (scripts/setup.sh installs it)");
+	setup("mutex", 100);
+	/* The chroot sees the guest's /dev, so /dev/shm holds the program too. */
+	snprintf(cmd, sizeof(cmd), "cp %s /dev/shm/deposit", prog("deposit"));
+	ASSERT_EQ(run(cmd), 0);
+	EXPECT_EQ(run("chroot /host trace-cmd record -C mono -e bank -o /dev/shm/bank.dat /dev/shm/deposit -q -n 5 -s 0 2>&1 | tail -n 3 | sed 's/^/#   record: /'"), 0);
+	EXPECT_EQ(run("chroot /host trace-cmd report -i /dev/shm/bank.dat >/tmp/bank-report.txt"), 0);
+	EXPECT_EQ(run("grep -m 3 bank_ /tmp/bank-report.txt | sed 's/^/#   /' || head -n 5 /tmp/bank-report.txt | sed 's/^/#   report: /'"), 0);
+	EXPECT_EQ(run("test $(grep -c 'bank_write: *old=10[0-9] balance=10[0-9] amount=1 lock=mutex' /tmp/bank-report.txt) = 5"), 0);
+	EXPECT_EQ(run("test $(grep -c 'bank_read:' /tmp/bank-report.txt) = 5"), 0);
+	EXPECT_EQ(get_balance(), 105);
+}
+
 /* ---- the debug kernel: KCSAN and KUnit ----------------------------------- */
 
 /* Read the whole kernel log into @buf; return its length. */

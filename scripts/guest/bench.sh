@@ -16,6 +16,44 @@ run() {
 	bank-bench "$@" >>$rows || echo "bench: FAILED: $*" >&2
 }
 
+# The bank trace events: the uncontended deposit (mutex) beside the null
+# ioctl, with the events off, on (recorded into the ring buffer), and with
+# bank.ko built without them (bank_notrace.ko, -DNOTRACE, when scripts/
+# bench.sh built it), in interleaved rounds. Rows renamed per variant.
+T=/sys/kernel/tracing
+run_as() {
+	variant=$1
+	shift
+	echo "bench: $variant: $*" >&2
+	bank-bench "$@" | sed "s/^\(deposit\|null_ioctl\)_paired,/\1_$variant,/" >>$rows ||
+		echo "bench: FAILED: $variant $*" >&2
+}
+trace_cost() {
+	[ -d $T/events/bank ] || return 0
+	echo mono >$T/trace_clock
+	for round in 1 2 3 4 5; do
+		run_as events_off -b paired -m mutex -D 0
+		echo 1 >$T/events/bank/enable
+		run_as events_on -b paired -m mutex -D 0
+		echo 0 >$T/events/bank/enable
+		echo >$T/trace
+		if [ -f /kbank/bank_notrace.ko ]; then
+			rmmod bank && insmod /kbank/bank_notrace.ko &&
+				run_as no_tracepoints -b paired -m mutex -D 0
+			rmmod bank
+			insmod /kbank/bank.ko $KBANK_PARAMS
+		fi
+	done
+}
+if [ "${1:-}" = trace ]; then
+	trace_cost
+	echo KBANK-CSV-BEGIN
+	cat $rows
+	echo KBANK-CSV-END
+	exit 0
+fi
+trace_cost
+
 # Uncontended, N = 1: each lock mode's deposit against the null ioctl, in
 # alternating blocks of 500 calls (the ratio the targets use), then the same
 # as separate runs in three interleaved rounds.

@@ -66,6 +66,31 @@ case $(uname -r) in
 *)	echo "A spinlock waiter spins, a mutex waiter sleeps: compare CPUs busy." ;;
 esac
 
+# The race, seen: bank.ko's trace events, drawn on the host (scripts/demo.sh).
+if [ -d /sys/kernel/tracing/events/bank ]; then
+	t0=$(date +%s)
+	echo
+	echo "Recording the trace events of a racy run (lock=none) and of a waiter for"
+	echo "the spinlock and for the mutex (delay_us=1000):"
+	# bank-race exits 3 when updates were lost: the point, in mode none.
+	/kbank/guest/banktrace.sh start || status=1
+	bank-race -m none -D 20 -b 1000 -p 1 -n 300 -s 0 -l traced
+	/kbank/guest/banktrace.sh stop /tmp/trace-none.txt || status=1
+	for mode in spinlock mutex; do
+		/kbank/guest/banktrace.sh start sched/sched_switch \
+			lock/contention_begin lock/contention_end &&
+			bank-race -m $mode -D 1000 -b 1000 -p 1 -n 10 -s 0 -l traced &&
+			/kbank/guest/banktrace.sh stop /tmp/trace-$mode.txt || status=1
+	done
+	bankctl delay 0
+	for t in none spinlock mutex; do
+		echo "KBANK-TRACE-BEGIN $t"
+		cat /tmp/trace-$t.txt
+		echo "KBANK-TRACE-END"
+	done
+	echo "KBANK-TRACE-SECONDS $(( $(date +%s) - t0 ))"
+fi
+
 if [ -d /repo ] && [ -x /host/usr/bin/python3 ]; then
 	echo
 	echo "The notebook's own Python, with /dev/bank for multiprocessing.Value and Lock"
