@@ -901,6 +901,8 @@ static long bank_ioctl_transfer(struct file *file,
 		bank_reply_unpin(&reply);
 		return ret;
 	}
+	trace_bank_transfer(t.from, t.to, t.amount, t.from_balance,
+			    t.to_balance, bank_mode);
 	/* Money came into account 0: a withdrawal may go through now. */
 	if (t.to == 0 && wq_has_sleeper(&bank_wq))
 		wake_up_interruptible_all(&bank_wq);

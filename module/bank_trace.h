@@ -188,6 +188,34 @@ TRACE_EVENT(bank_snapshot,
 		      __entry->expected)
 );
 
+/*
+ * A transfer moved @amount from account @from to account @to, leaving them
+ * at @from_balance and @to_balance. Not part of the update sequence above:
+ * a transfer into or out of account 0 changes its balance without a
+ * bank_read and bank_write.
+ */
+TRACE_EVENT(bank_transfer,
+	    TP_PROTO(u32 from, u32 to, s64 amount, s64 from_balance,
+		     s64 to_balance, int mode),
+	    TP_ARGS(from, to, amount, from_balance, to_balance, mode),
+	    TP_STRUCT__entry(__field(u32, from)
+			     __field(u32, to)
+			     __field(s64, amount)
+			     __field(s64, from_balance)
+			     __field(s64, to_balance)
+			     __field(int, mode)),
+	    TP_fast_assign(__entry->from = from;
+			   __entry->to = to;
+			   __entry->amount = amount;
+			   __entry->from_balance = from_balance;
+			   __entry->to_balance = to_balance;
+			   __entry->mode = mode;),
+	    TP_printk("from=%u to=%u amount=%lld from_balance=%lld to_balance=%lld lock=%s",
+		      __entry->from, __entry->to, __entry->amount,
+		      __entry->from_balance, __entry->to_balance,
+		      bank_trace_mode_name(__entry->mode))
+);
+
 #endif /* _BANK_TRACE_H */
 
 /* Out of tree: Kbuild puts module/ on the include path for this. */
