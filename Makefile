@@ -3,6 +3,10 @@
 #   make              the module (against KDIR) and the programs
 #   make demo         the lesson, in a VM
 #   make check        lint, then the whole suite in a VM
+#   make fuzz         the ABI fuzzer in a VM: SEED=n SECONDS=s per lock mode
+#                     (LOCKS=mutex,spinlock,atomic,none WORKERS=4 OPS=n KERNEL=)
+#   make check-sanitize  the suite, the fuzz, the fail-nth walk and kmemleak
+#                     on the sanitizer kernel (KASAN, UBSAN, kmemleak)
 #   make help         every target
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -18,7 +22,7 @@ LDLIBS += -lpthread
 OUT ?=
 
 PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
-TESTS := bank_test
+TESTS := bank_test bank_fuzz
 COMMON := userspace/bank_client.c
 HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h tests/tap.h
 
@@ -27,7 +31,8 @@ PROG_BINS := $(foreach p,$(PROGS),$(call prog,$(p),userspace))
 TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 
 .PHONY: all module progs clean check lint demo bench vm-shell help \
-	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix
+	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
+	fuzz check-sanitize sanitize-kernel
 
 all: module progs
 
@@ -75,6 +80,21 @@ debug-kernel:
 
 check-debug:
 	@KERNEL=debug scripts/check.sh
+
+sanitize-kernel:
+	@scripts/debug-kernel.sh sanitize >/dev/null
+
+check-sanitize:
+	@KERNEL=sanitize scripts/check.sh
+
+SEED ?= $(shell date +%s)
+SECONDS ?= 10
+LOCKS ?= mutex,spinlock,atomic,none
+WORKERS ?= 4
+OPS ?=
+fuzz:
+	@scripts/vm.sh -t $$(( 300 + 4 * $(SECONDS) * 3 )) -- \
+		/kbank/guest/fuzz.sh $(SEED) $(SECONDS) $(LOCKS) $(WORKERS) $(OPS)
 
 demo-kcsan:
 	@scripts/demo-kcsan.sh
