@@ -2,6 +2,8 @@
 # make check (KERNEL=debug: make check-debug): set up the machine, lint, the
 # ABI of the Python port, then the whole suite in the VM. Every check prints
 # one TAP line; the run ends with "N passed, N failed" and fails if N > 0.
+# KERNEL=sanitize (make check-sanitize) adds scripts/guest/sanitize.sh: the
+# fuzz (SEED, FUZZ_SECONDS per lock mode), fail-nth and kmemleak.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -27,6 +29,11 @@ phase() {
 	phase lint "$here/lint.sh"
 	phase abi "$top/tests/abi_check.sh"
 	phase suite "$here/vm.sh" -t 1200 -- /kbank/guest/check.sh
+	# The sanitizer kernel: the fuzz, fail-nth and kmemleak (issue 15).
+	if [ "${KERNEL:-}" = sanitize ]; then
+		phase sanitize "$here/vm.sh" -t 1800 -- /kbank/guest/sanitize.sh \
+			"${SEED:-$(date +%s)}" "${FUZZ_SECONDS:-15}"
+	fi
 } | tee "$log"
 rm -f "$log.phase" "$log.rc"
 
