@@ -14,6 +14,10 @@
 #   make demo-kcsan   KCSAN's report of lock mode none's race
 #   make demo-deadlock two transfers deadlock; lockdep proves it; the fix
 #   make check-matrix make check on 6.1, 6.12 and 6.1-rt
+#   make fuzz         the ABI fuzzer in a VM: SEED=n SECONDS=s per lock mode
+#                     (LOCKS=mutex,spinlock,atomic,none WORKERS=4 OPS=n KERNEL=)
+#   make check-sanitize  the suite, the fuzz, the fail-nth walk and kmemleak
+#                     on the sanitizer kernel (KASAN, UBSAN, kmemleak)
 #   make help         this list
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -29,7 +33,7 @@ LDLIBS += -lpthread
 OUT ?=
 
 PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
-TESTS := bank_test
+TESTS := bank_test bank_fuzz
 COMMON := userspace/bank_client.c
 HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h tests/tap.h
 
@@ -38,7 +42,8 @@ PROG_BINS := $(foreach p,$(PROGS),$(call prog,$(p),userspace))
 TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 
 .PHONY: all module progs clean check lint demo bench vm-shell help \
-	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix
+	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
+	fuzz check-sanitize sanitize-kernel
 
 # The programs first: they build even where the module cannot.
 all: progs module
@@ -87,6 +92,21 @@ debug-kernel:
 
 check-debug:
 	@KERNEL=debug scripts/check.sh
+
+sanitize-kernel:
+	@scripts/debug-kernel.sh sanitize >/dev/null
+
+check-sanitize:
+	@KERNEL=sanitize scripts/check.sh
+
+SEED ?= $(shell date +%s)
+SECONDS ?= 10
+LOCKS ?= mutex,spinlock,atomic,none
+WORKERS ?= 4
+OPS ?=
+fuzz:
+	@scripts/vm.sh -t $$(( 300 + 4 * $(SECONDS) * 3 )) -- \
+		/kbank/guest/fuzz.sh $(SEED) $(SECONDS) $(LOCKS) $(WORKERS) $(OPS)
 
 demo-kcsan:
 	@scripts/demo-kcsan.sh

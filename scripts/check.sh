@@ -3,7 +3,9 @@
 # ABI of the Python port, the trace reader against recorded and doctored
 # traces, the whole suite in the VM, then the README's sessions typed into
 # make vm-shell. Every check prints one TAP line; the run ends with
-# "N passed, N failed" and fails if N > 0.
+# "N passed, N failed" and fails if N > 0. KERNEL=sanitize (make
+# check-sanitize) adds scripts/guest/sanitize.sh: the fuzz (SEED,
+# FUZZ_SECONDS per lock mode), fail-nth and kmemleak.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -30,6 +32,11 @@ phase() {
 	phase abi "$top/tests/abi_check.sh"
 	phase reader python3 "$top/tests/bank_trace_test.py"
 	phase suite "$here/vm.sh" -t 1200 -- /kbank/guest/check.sh
+	# The sanitizer kernel: the fuzz, fail-nth and kmemleak (issue 15).
+	if [ "${KERNEL:-}" = sanitize ]; then
+		phase sanitize "$here/vm.sh" -t 1800 -- /kbank/guest/sanitize.sh \
+			"${SEED:-$(date +%s)}" "${FUZZ_SECONDS:-15}"
+	fi
 	# The README shows the stock kernel's VM, with python3 over 9p.
 	case ${KERNEL:-stock} in
 	stock) phase readme python3 "$top/tests/readme_session.py" ;;

@@ -2,8 +2,13 @@
 # Build (once per machine) the debug kernel that checks the lesson: lockdep,
 # KCSAN, sleep-in-atomic and KUnit, from Debian's linux-source-6.1.
 #
-# The result lives in $KBANK_CACHE/debug-kernel/<key>, where <key> names the
-# source package version and a hash of kernel/debug.config, so changing either
+#   debug-kernel.sh [debug|sanitize]
+#
+# sanitize: the second flavour, kernel/debug.config then kernel/sanitize.config
+# merged over it (KASAN, UBSAN, kmemleak and fault injection instead of KCSAN).
+#
+# The result lives in $KBANK_CACHE/<flavour>-kernel/<key>, where <key> names
+# the source package version and a hash of the fragments, so changing either
 # builds a new kernel and an unchanged one is reused. Re-running after an
 # interruption resumes the build where make left it.
 #
@@ -12,13 +17,19 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-frag="$here/../kernel/debug.config"
+flavour=${1:-debug}
+case $flavour in
+debug)    frags="$here/../kernel/debug.config" ;;
+sanitize) frags="$here/../kernel/debug.config $here/../kernel/sanitize.config" ;;
+*)        die "unknown flavour $flavour (debug or sanitize)" ;;
+esac
 tarball=/usr/src/linux-source-6.1.tar.xz
 [ -f "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.1)"
 
 ver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
-key="$ver-$(sha256sum "$frag" | cut -c1-12)"
-dir="$KBANK_CACHE/debug-kernel/$key"
+# shellcheck disable=SC2086 # $frags: a list of paths without spaces
+key="$ver-$(cat $frags | sha256sum | cut -c1-12)"
+dir="$KBANK_CACHE/$flavour-kernel/$key"
 src="$dir/linux"
 log="$dir/build.log"
 
@@ -36,21 +47,33 @@ if [ ! -f "$src/Makefile" ]; then
 fi
 
 cd "$src"
-if [ ! -f .config ] || [ "$frag" -nt .config ]; then
-	msg "configuring: tinyconfig + kernel/debug.config"
+stale=""
+[ -f .config ] || stale=1
+for f in $frags; do
+	[ "$f" -nt .config ] && stale=1
+done
+if [ -n "$stale" ]; then
+	msg "configuring: tinyconfig +$(for f in $frags; do printf ' %s' "${f##*/}"; done)"
 	make -s tinyconfig >/dev/null
-	scripts/kconfig/merge_config.sh -m .config "$frag" >/dev/null
+	# shellcheck disable=SC2086
+	scripts/kconfig/merge_config.sh -m .config $frags >/dev/null
 	make -s olddefconfig >/dev/null
 	# merge_config only warns when Kconfig drops an option: fail instead.
+	# An option's last assignment across the fragments is the one wanted.
 	missing=""
-	for opt in $(grep -o '^CONFIG_[A-Z0-9_]*=y' "$frag" | cut -d= -f1); do
+	# shellcheck disable=SC2086
+	for opt in $(cat $frags | awk '
+		/^CONFIG_[A-Z0-9_]*=/ { split($0, kv, "="); v[kv[1]] = kv[2] }
+		/^# CONFIG_[A-Z0-9_]* is not set/ { v[$2] = "n" }
+		END { for (o in v) if (v[o] == "y") print o }'); do
 		grep -q "^$opt=y" .config || missing="$missing $opt"
 	done
-	[ -z "$missing" ] || die "options lost in .config:$missing"
+	# Without .config, the next run configures again instead of building.
+	[ -z "$missing" ] || { rm -f .config; die "options lost in .config:$missing"; }
 fi
 
 jobs=$(nproc)
-msg "building bzImage and modules with $jobs jobs (log: $log); about 10 min on 2 cores"
+msg "building the $flavour kernel: bzImage and modules with $jobs jobs (log: $log); 10 min or more on 2 cores"
 start=$(date +%s)
 # Progress: one line per minute with the number of objects built so far.
 (while sleep 60; do
@@ -60,7 +83,7 @@ ticker=$!
 trap 'kill $ticker 2>/dev/null || :' EXIT
 if ! timeout 3600 make -j"$jobs" bzImage modules >"$log" 2>&1; then
 	tail -n 30 "$log" >&2
-	die "debug kernel build failed (log: $log)"
+	die "$flavour kernel build failed (log: $log)"
 fi
 kill $ticker 2>/dev/null || true
 msg "built in $(( $(date +%s) - start )) s"

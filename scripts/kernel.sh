@@ -8,7 +8,8 @@
 #
 # KERNEL=stock (the default): the newest installed Debian image whose headers
 # are installed too, so that image, headers and module always match.
-# KERNEL=debug: the debug kernel of scripts/debug-kernel.sh.
+# KERNEL=debug: the debug kernel of scripts/debug-kernel.sh; KERNEL=sanitize
+# its second flavour (KASAN, UBSAN, kmemleak, fault injection).
 # KERNEL=6.12 or 6.1-rt: the matrix's extra kernels (scripts/extra-kernel.sh),
 # fetched into kbank's cache on first use. KERNEL=6.1 is the stock kernel.
 set -eu
@@ -29,8 +30,8 @@ stock|6.1|"")
 	echo "KDIR=/lib/modules/$kver/build"
 	echo "MODDIR=/lib/modules/$kver"
 	;;
-debug)
-	src=$("$here/debug-kernel.sh")
+debug|sanitize)
+	src=$("$here/debug-kernel.sh" "$KERNEL")
 	echo "KVER=$(cat "$src/include/config/kernel.release")"
 	echo "VMLINUZ=$src/arch/x86/boot/bzImage"
 	echo "KDIR=$src"
@@ -40,6 +41,6 @@ debug)
 	"$here/extra-kernel.sh" "$KERNEL"
 	;;
 *)
-	die "KERNEL=${KERNEL}: unknown kernel (stock, 6.1, 6.12, 6.1-rt or debug)"
+	die "KERNEL=${KERNEL}: unknown kernel (stock, 6.1, 6.12, 6.1-rt, debug or sanitize)"
 	;;
 esac

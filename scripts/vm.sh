@@ -3,7 +3,7 @@
 #
 #   vm.sh [-t SECONDS] [-p 'bank.ko params'] [-s] -- COMMAND [ARGS...]
 #
-# Builds the module against the chosen kernel (KERNEL=stock|debug, see
+# Builds the module against the chosen kernel (KERNEL=stock|debug|sanitize, see
 # kernel.sh), the static programs and the initramfs, boots QEMU, streams
 # what COMMAND prints and exits with COMMAND's exit status. A guest that
 # hangs past -t (default 300 s), panics, or logs BUG, WARNING, Oops and the
@@ -53,6 +53,7 @@ make -s -C "$top" progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1 ||
 if make -s -C "$top" progs OUT="$dir/bin32" STATIC=1 CFLAGS="-O2 -m32" \
 	>>"$dir/build.log" 2>&1; then
 	cp "$dir/bin32/bank_test" "$dir/bin/bank_test32"
+	cp "$dir/bin32/bank_fuzz" "$dir/bin/bank_fuzz32"
 fi
 "$here/initramfs.sh" "$dir/initramfs.cpio.gz" "$dir/bin" "$dir/ko" \
 	"$MODDIR" "$params"

@@ -16,6 +16,9 @@
  * anything changes, so a call that changed something always succeeds, even
  * if the caller's struct is unmapped while the call waits.
  *
+ * ENOMEM: BANK_IOC_BATCH and BANK_IOC_GET_ACCOUNTS allocate kernel memory;
+ * when that fails, nothing changed.
+ *
  * ioctl type 0xB8, numbers 0x00-0x0F: not listed in the kernel's
  * Documentation/userspace-api/ioctl/ioctl-number.rst (checked against 6.1).
  */
