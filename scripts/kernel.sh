@@ -9,8 +9,11 @@
 # KERNEL=stock (the default): the newest installed Debian image whose headers
 # are installed too, so that image, headers and module always match.
 # KERNEL=debug: the debug kernel of scripts/debug-kernel.sh.
-# KERNEL=6.12 or 6.1-rt: the matrix's extra kernels (scripts/extra-kernel.sh),
-# fetched into kbank's cache on first use. KERNEL=6.1 is the stock kernel.
+# KERNEL=bullseye, trixie-rt, sid, experimental...: the matrix's extra
+# kernels (`scripts/extra-kernel.sh --list`), each with a chroot of its own
+# release to build the module in (CHROOT, KDIR inside it), fetched into
+# kbank's cache on first use; exits 77 with "SKIP: reason" when the archive
+# no longer serves it. KERNEL=6.1 is the stock kernel.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -28,6 +31,7 @@ stock|6.1|"")
 	echo "VMLINUZ=/boot/vmlinuz-$kver"
 	echo "KDIR=/lib/modules/$kver/build"
 	echo "MODDIR=/lib/modules/$kver"
+	echo "CHROOT="
 	;;
 debug)
 	src=$("$here/debug-kernel.sh")
@@ -35,11 +39,9 @@ debug)
 	echo "VMLINUZ=$src/arch/x86/boot/bzImage"
 	echo "KDIR=$src"
 	echo "MODDIR="
-	;;
-6.12|6.1-rt)
-	"$here/extra-kernel.sh" "$KERNEL"
+	echo "CHROOT="
 	;;
 *)
-	die "KERNEL=${KERNEL}: unknown kernel (stock, 6.1, 6.12, 6.1-rt or debug)"
+	"$here/extra-kernel.sh" "$KERNEL"
 	;;
 esac

@@ -7,6 +7,27 @@ KBANK_CACHE=${KBANK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kbank}
 msg() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { msg "$*"; exit 1; }
 
+# make in the repository ($top) for the module of the chosen kernel: here,
+# or, for an extra kernel (CHROOT set by kernel.sh), inside the chroot of its
+# own release, with the compiler Debian builds that kernel's modules with.
+# The repository is bind-mounted at its own path, and /proc mounted (objtool
+# reads it), in a private mount namespace: the mounts end with the command,
+# however it ends.
+kmake() {
+	if [ -z "${CHROOT:-}" ]; then
+		make -C "$top" "$@"
+		return
+	fi
+	unshare -m --propagation private sh -c '
+		root=$1 top=$2
+		shift 2
+		mkdir -p "$root$top" &&
+			mount --bind "$top" "$root$top" &&
+			mount -t proc proc "$root/proc" &&
+			exec chroot "$root" make -C "$top" "$@"' \
+		sh "$CHROOT" "$top" "$@"
+}
+
 # The accelerator QEMU should use for kernel image $1: kvm when KVM really
 # runs a guest (users' laptops), tcg otherwise (CI). A /dev/kvm that opens is
 # not enough: nested KVM can hang a guest after its first instructions, so

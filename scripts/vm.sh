@@ -32,7 +32,8 @@ dir="$top/build/vm-$name"
 mkdir -p "$dir/bin" "$dir/ko"
 
 # Build: the module against the guest's kernel, programs linked statically.
-make -s -C "$top" module KDIR="$KDIR" KCFLAGS="${KBANK_KCFLAGS:-}" \
+CHROOT=${CHROOT:-}
+kmake -s module KDIR="$KDIR" KCFLAGS="${KBANK_KCFLAGS:-}" \
 	>"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "module build failed"; }
 # Only what this build made: a module left from another kernel would not load.
