@@ -124,6 +124,7 @@ in_chroot() { chroot "$tmp" "$@" >>"$log" 2>&1; }
 pkgs="" todo="linux-image-$flavour"
 while [ -n "$todo" ]; do
 	set -- $todo
+	[ $# -gt 0 ] || break
 	p=$1
 	shift
 	todo="$*"
