@@ -1,8 +1,10 @@
 # kbank: build the module and the programs, and run the VM targets.
 #
 #   make              the module (against KDIR) and the programs
-#   make demo         the lesson, in a VM
-#   make check        lint, then the whole suite in a VM
+#   make demo         the lesson: natively where modules load, else in a VM
+#   make check        lint, then the whole suite (native or VM, like demo)
+#   make check-matrix the suite on every Debian kernel from 5.10 to 7.3-rc
+#   make check-distro the README's own-VM steps in full Debian systems
 #   make help         every target
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -27,7 +29,7 @@ PROG_BINS := $(foreach p,$(PROGS),$(call prog,$(p),userspace))
 TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 
 .PHONY: all module progs clean check lint demo bench vm-shell help \
-	debug-kernel check-debug demo-kcsan check-matrix
+	debug-kernel check-debug demo-kcsan check-matrix check-distro
 
 all: module progs
 
@@ -81,6 +83,9 @@ demo-kcsan:
 
 check-matrix:
 	@scripts/check-matrix.sh
+
+check-distro:
+	@scripts/check-distro.sh
 
 help:
 	@sed -n 's/^#   //p' Makefile

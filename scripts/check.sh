@@ -1,6 +1,7 @@
 #!/bin/sh
 # make check (KERNEL=debug: make check-debug): set up the machine, lint, the
-# ABI of the Python port, then the whole suite in the VM. Every check prints
+# ABI of the Python port, then the whole suite, in the running kernel or in
+# the VM (lib.sh's run_path: native where modules load, else QEMU). Every check prints
 # one TAP line; the run ends with "N passed, N failed" and fails if N > 0.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,6 +9,11 @@ top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 "$here/setup.sh" || exit 1
+if [ "$(run_path)" = native ]; then
+	msg "native run: the running kernel $(uname -r), no QEMU"
+else
+	msg "QEMU run: kernel ${KERNEL:-stock} in a VM"
+fi
 mkdir -p "$top/build"
 log="$top/build/check-${KERNEL:-stock}.log"
 start=$(date +%s)
@@ -41,7 +47,11 @@ phase() {
 {
 	phase lint "$here/lint.sh"
 	phase abi "$top/tests/abi_check.sh"
-	phase suite "$here/vm.sh" -t 1200 -- /kbank/guest/check.sh
+	if [ "$(run_path)" = native ]; then
+		phase suite "$here/native.sh" check.sh
+	else
+		phase suite "$here/vm.sh" -t 1200 -- /kbank/guest/check.sh
+	fi
 } | tee "$log"
 rm -f "$log.phase" "$log.rc"
 

@@ -7,7 +7,8 @@
 #   MODDIR   the kernel's own modules (for 9p), or empty when all is built in
 #
 # KERNEL=stock (the default): the newest installed Debian image whose headers
-# are installed too, so that image, headers and module always match.
+# are installed too, so that image, headers and module always match; on the
+# native path (lib.sh's run_path), the running kernel.
 # KERNEL=debug: the debug kernel of scripts/debug-kernel.sh.
 # KERNEL=bullseye, trixie-rt, sid, experimental...: the matrix's extra
 # kernels (`scripts/extra-kernel.sh --list`), each with a chroot of its own
@@ -20,6 +21,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 case "${KERNEL:-stock}" in
 stock|6.1|"")
+	if [ "$(run_path)" = native ]; then
+		# The native path: the running kernel, no image to boot.
+		kver=$(uname -r)
+		echo "KVER=$kver"
+		echo "VMLINUZ="
+		echo "KDIR=/lib/modules/$kver/build"
+		echo "MODDIR=/lib/modules/$kver"
+		echo "CHROOT="
+		exit 0
+	fi
 	kver=""
 	for img in $(ls /boot/vmlinuz-* 2>/dev/null | sort -V); do
 		v=${img#/boot/vmlinuz-}

@@ -64,11 +64,11 @@ case $(uname -r) in
 *)	echo "A spinlock waiter spins, a mutex waiter sleeps: compare CPUs busy." ;;
 esac
 
-if [ -x /host/usr/bin/python3 ]; then
+if [ -n "${KBANK_PYTHON:-}" ]; then
 	echo
 	echo "The notebook's own Python, with /dev/bank for multiprocessing.Value and Lock"
 	echo "(lock=mutex): python3 userspace/python/notebook.py"
 	bankctl lock mutex
-	chroot /host /usr/bin/python3 "$KBANK_REPO/userspace/python/notebook.py" || status=1
+	$KBANK_PYTHON "$KBANK_REPO/userspace/python/notebook.py" || status=1
 fi
 exit $status
