@@ -1054,10 +1054,14 @@ TEST_TIMEOUT(compat_32bit_client, 120)
 
 	if (access(prog("bank_test32"), X_OK) != 0)
 		SKIP("no 32-bit build of this test (no gcc-multilib)");
-	/* The same tests, as a 32-bit process: every ioctl through .compat_ioctl. */
-	snprintf(cmd, sizeof(cmd), "set -o pipefail; %s deposit_withdraw amount_not "
+	/*
+	 * The same tests, as a 32-bit process: every ioctl through .compat_ioctl.
+	 * Not every /bin/sh has pipefail (Debian's dash): the status by hand.
+	 */
+	snprintf(cmd, sizeof(cmd), "out=$(%s deposit_withdraw amount_not "
 		 "deposit_past readonly unknown_command bad_pointers nonblock batch "
-		 "sysfs | sed 's/^/    /'", prog("bank_test32"));
+		 "sysfs); rc=$?; printf '%%s\\n' \"$out\" | sed 's/^/    /'; exit $rc",
+		 prog("bank_test32"));
 	EXPECT_EQ(run(cmd), 0);
 }
 
