@@ -16,7 +16,7 @@ top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 "$here/setup.sh" || exit 1
 suites=${*:-bookworm sid}
-limit=${KBANK_DISTRO_TIMEOUT:-2400}
+limit=${KBANK_DISTRO_TIMEOUT:-3600}
 mkdir -p "$top/build"
 log="$top/build/check-distro.log"
 : >"$log"
@@ -54,7 +54,7 @@ for suite in $suites; do
 		-fsdev local,id=kb,path="$src",security_model=none,readonly=on \
 		-device virtio-9p-pci,fsdev=kb,mount_tag=kbank \
 		-serial file:"$dir/console.log" -serial stdio </dev/null 2>"$dir/qemu.err" |
-		tr -d '\r' | tee "$dir/results.log" | grep -E '^(ok|not ok|#)' | tee -a "$log"
+		sed -u 's/\r$//' | tee "$dir/results.log" | grep -E '^(ok|not ok|#)' | tee -a "$log"
 	rm -f "$dir/overlay.qcow2"
 	if ! grep -q '^KBANK-DISTRO-END$' "$dir/results.log"; then
 		echo "not ok - distro ($suite, $KVER): the steps finished # hang past ${limit}s, panic or crash; see $dir/console.log" | tee -a "$log"

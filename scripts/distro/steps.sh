@@ -14,10 +14,13 @@ label="distro ($(. /etc/os-release && echo "${VERSION_CODENAME:-$ID}"), $(uname 
 log=/var/tmp/kbank-step.log
 
 # check DESCRIPTION COMMAND...: one TAP line; the output's end on failure.
+# The output also goes to the console (the host's console.log), to follow.
 check() {
 	desc=$1
 	shift
-	if "$@" >$log 2>&1; then
+	echo "kbank-distro: $desc" >/dev/ttyS0
+	{ "$@"; echo $? >$log.rc; } 2>&1 | tee $log >/dev/ttyS0
+	if [ "$(cat $log.rc)" = 0 ]; then
 		echo "ok - $label: $desc"
 	else
 		echo "not ok - $label: $desc"
@@ -85,11 +88,13 @@ check "rmmod bank, then dkms remove: the module is gone" sh -c '
 # The README's two commands, natively in this kernel (no QEMU here).
 make clean >/dev/null
 check "make demo runs natively and passes" sh -c '
-	make demo | tee /var/tmp/demo.log; rc=$?
+	make demo >/var/tmp/demo.log 2>&1; rc=$?
+	cat /var/tmp/demo.log
 	grep -q "native run" /var/tmp/demo.log || { echo "no native run"; exit 1; }
 	[ $rc = 0 ] && test ! -e /sys/module/bank'
 check "make check runs natively: N passed, 0 failed" sh -c '
-	make check 2>&1 | tee /var/tmp/check.log
+	make check >/var/tmp/check.log 2>&1
+	cat /var/tmp/check.log
 	grep -q "native run" /var/tmp/check.log || { echo "no native run"; exit 1; }
 	grep "^not ok" /var/tmp/check.log
 	tail -n 1 /var/tmp/check.log | grep -Eq "^[1-9][0-9]* passed, 0 failed$" &&
