@@ -31,7 +31,7 @@ fetcher=$!
 trap 'kill $fetcher 2>/dev/null' EXIT
 
 table="$top/build/matrix.txt"
-printf '%-13s %-8s %-24s %-22s %-7s %6s %6s %7s\n' name release "kernel (uname -r)" \
+printf '%-13s %-12s %-24s %-22s %-7s %6s %6s %7s\n' name release "kernel (uname -r)" \
 	package gcc passed failed seconds >"$table"
 total_p=0 total_f=0
 for k in $kernels; do
@@ -51,10 +51,10 @@ for k in $kernels; do
 	elif kenv=$(KERNEL=$k "$here/kernel.sh" 2>/dev/null); then
 		KVER="" RELEASE="" VERSION="" COMPILER=""
 		eval "$kenv"
-		printf '%-13s %-8s %-24s %-22s %-7s %6d %6d %7d\n' "$k" "$RELEASE" \
+		printf '%-13s %-12s %-24s %-22s %-7s %6d %6d %7d\n' "$k" "$RELEASE" \
 			"$KVER" "$VERSION" "${COMPILER##* }" "$p" "$f" "$secs" >>"$table"
 	else
-		printf '%-13s %-8s %-24s %-22s %-7s %6d %6d %7d\n' "$k" ? ? ? ? \
+		printf '%-13s %-12s %-24s %-22s %-7s %6d %6d %7d\n' "$k" ? ? ? ? \
 			"$p" "$f" "$secs" >>"$table"
 	fi
 	total_p=$((total_p + p))
