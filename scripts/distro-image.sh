@@ -62,7 +62,7 @@ deb http://deb.debian.org/debian $suite-updates main
 deb http://deb.debian.org/debian-security $suite-security main" ;;
 esac
 set +e
-unshare -m --propagation private timeout 2400 mmdebstrap --variant=apt --mode=root \
+unshare -m --propagation private timeout --foreground 2400 mmdebstrap --variant=apt --mode=root \
 	--aptopt='Acquire::Check-Valid-Until "false"' \
 	--aptopt='Acquire::Retries "3"' \
 	--include=systemd-sysv,udev,kmod,dkms,build-essential,linux-image-amd64,linux-headers-amd64,python3,passwd,sparse,gcc-multilib,linux-source,procps,lsof \

@@ -95,7 +95,7 @@ Pin: release a=experimental
 Pin-Priority: 990'
 set +e
 # A private mount namespace: whatever mmdebstrap mounts dies with it.
-unshare -m --propagation private timeout 1800 mmdebstrap --variant=apt --mode=root \
+unshare -m --propagation private timeout --foreground 1800 mmdebstrap --variant=apt --mode=root \
 	--aptopt='Acquire::Check-Valid-Until "false"' \
 	--aptopt='Acquire::Retries "3"' \
 	--setup-hook="printf '%s\n' '$pin' >\"\$1/etc/apt/preferences.d/kbank-kernel\"" \
