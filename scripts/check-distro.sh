@@ -51,7 +51,7 @@ for suite in $suites; do
 	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" $cpu -smp 2 -m 2048 \
 		-nodefaults -display none -no-reboot -nic none \
 		-kernel "$VMLINUZ" -initrd "$INITRD" \
-		-append "root=/dev/vda rw console=ttyS0 panic=-1 oops=panic no_timer_check" \
+		-append "root=/dev/vda rw console=ttyS0 panic=-1 oops=panic no_timer_check systemd.show_status=false" \
 		-drive file="$dir/overlay.qcow2",if=virtio,format=qcow2 \
 		-fsdev local,id=kb,path="$src",security_model=none,readonly=on \
 		-device virtio-9p-pci,fsdev=kb,mount_tag=kbank \
