@@ -4,8 +4,8 @@
 #   make progs        the programs: userspace/ and tests/bank_test
 #   make module       bank.ko, against KDIR (default: the running kernel)
 #   make clean        remove what the builds made
-#   make demo         the lesson, in a VM
-#   make check        lint, ABI, the suite and the README's sessions, in a VM
+#   make demo         the lesson: natively where modules load, else in a VM
+#   make check        lint, ABI, the suite and the README's sessions (native or VM)
 #   make vm-shell     the VM with bank.ko loaded and a shell; poweroff leaves
 #   make lint         checkpatch, W=1, sparse, -Werror builds
 #   make bench        every lock mode measured, into build/bench/
@@ -13,7 +13,8 @@
 #   make check-debug  make check on the debug kernel
 #   make demo-kcsan   KCSAN's report of lock mode none's race
 #   make demo-deadlock two transfers deadlock; lockdep proves it; the fix
-#   make check-matrix make check on 6.1, 6.12 and 6.1-rt
+#   make check-matrix the suite on every Debian kernel from 5.10 to 7.3-rc
+#   make check-distro the README's own-VM steps in full Debian systems
 #   make fuzz         the ABI fuzzer in a VM: SEED=n SECONDS=s per lock mode
 #                     (LOCKS=mutex,spinlock,atomic,none WORKERS=4 OPS=n KERNEL=)
 #   make check-sanitize  the suite, the fuzz, the fail-nth walk and kmemleak
@@ -43,7 +44,7 @@ TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 
 .PHONY: all module progs clean check lint demo bench vm-shell help \
 	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
-	fuzz check-sanitize sanitize-kernel
+	check-distro fuzz check-sanitize sanitize-kernel
 
 # The programs first: they build even where the module cannot.
 all: progs module
@@ -116,6 +117,9 @@ demo-deadlock:
 
 check-matrix:
 	@scripts/check-matrix.sh
+
+check-distro:
+	@scripts/check-distro.sh
 
 help:
 	@sed -n 's/^#   //p' Makefile

@@ -1,105 +1,178 @@
 #!/bin/sh
-# Fetch one of the extra kernels of the matrix into kbank's cache, without
-# touching the system's package sources or installed packages:
-#   6.12     bookworm-backports' linux-image-amd64 and linux-headers-amd64
-#   6.1-rt   bookworm's linux-image-rt-amd64 and linux-headers-rt-amd64
-# The packages are downloaded through a private apt configuration (its own
-# sources list, lists and archive directories under the cache) and unpacked
-# with dpkg-deb into $KBANK_CACHE/kernels/<name>/root, with the headers'
-# absolute paths turned into paths inside that root. Prints, like kernel.sh,
-# KVER, VMLINUZ, KDIR and MODDIR assignments.
+# Fetch one extra kernel of the matrix into kbank's cache, with the module's
+# build environment: a chroot of the kernel's own Debian release (mmdebstrap
+# --variant=apt) holding that release's compiler, make, kmod, sparse, pahole
+# and the kernel's headers, installed by apt the way Debian builds modules.
+# The kernel image and its modules are downloaded in the chroot and unpacked
+# (dpkg-deb -x) into /kbank-kernel inside it, for QEMU. The machine's own
+# package sources and installed packages are left alone.
+#
+#   extra-kernel.sh NAME      NAME: one of `extra-kernel.sh --list`
+#
+# Prints, like kernel.sh, KVER, VMLINUZ, KDIR, MODDIR and CHROOT assignments
+# (KDIR is a path inside CHROOT: lib.sh's kmake builds there). The versions
+# are whatever the release serves today. A release or flavour the archive no
+# longer serves exits 77 with "SKIP: reason" on stdout: skipped, not failed.
+#
+# The cache, $KBANK_CACHE/chroots/NAME, is built in NAME.tmp and renamed into
+# place when complete: an interrupted fetch leaves only a .tmp directory that
+# the next run removes and redoes. Needs root (chroot, mounts).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-name=$1
-# The RT kernel comes from the same suites as the stock one (point release,
-# updates and security), so that its version matches the stock kernel's.
-debian="http://deb.debian.org/debian"
-keys="[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]"
-case $name in
-6.12)	flavour=amd64
-	sources="deb $keys $debian bookworm-backports main" ;;
-6.1-rt)	flavour=rt-amd64
-	sources="deb $keys $debian bookworm main
-deb $keys $debian bookworm-updates main
-deb $keys http://deb.debian.org/debian-security bookworm-security main" ;;
-*)	die "unknown extra kernel '$name' (6.12 or 6.1-rt)" ;;
-esac
+# name      suite         flavour  (the kernel is the release's newest)
+kernels="bullseye     bullseye      amd64
+bookworm     bookworm      amd64
+bookworm-rt  bookworm      rt-amd64
+trixie       trixie        amd64
+trixie-rt    trixie        rt-amd64
+sid          sid           amd64
+sid-rt       sid           rt-amd64
+experimental experimental  amd64"
 
-dir="$KBANK_CACHE/kernels/$name"
-root="$dir/root"
+if [ "${1:-}" = --list ]; then
+	echo "$kernels" | awk '{ print $1 }'
+	exit 0
+fi
+name=${1:?usage: extra-kernel.sh NAME (extra-kernel.sh --list names them)}
+# The names of the first matrix, kept working.
+case $name in
+6.12) name=trixie ;;
+6.1-rt) name=bookworm-rt ;;
+esac
+set -- $(echo "$kernels" | awk -v n="$name" '$1 == n { print $2, $3 }')
+[ $# = 2 ] || die "unknown extra kernel '$name' (one of: $(echo $("$0" --list)))"
+suite=$1 flavour=$2
+
+dir="$KBANK_CACHE/chroots/$name"
 if [ -f "$dir/env" ]; then
 	cat "$dir/env"
 	exit 0
 fi
-command -v dpkg-deb >/dev/null || die "dpkg-deb missing"
-start=$(date +%s)
-msg "fetching the $name kernel into $dir (private apt lists; system sources untouched)"
-rm -rf "$dir"
-mkdir -p "$dir/apt/lists/partial" "$dir/apt/archives/partial" "$dir/debs" "$root"
-echo "$sources" >"$dir/apt/sources.list"
-: >"$dir/apt/status"
-apt() {
-	cmd=$1
-	shift
-	"$cmd" -q -o Dir::Etc::SourceList="$dir/apt/sources.list" \
-		-o Dir::Etc::SourceParts=/nonexistent \
-		-o Dir::State::Lists="$dir/apt/lists" \
-		-o Dir::Cache::Archives="$dir/apt/archives" \
-		-o Dir::Cache="$dir/apt" -o Dir::State::status="$dir/apt/status" \
-		-o APT::Sandbox::User=root "$@"
-}
-apt apt-get update >"$dir/apt.log" 2>&1 || { cat "$dir/apt.log" >&2; die "apt-get update failed"; }
+[ "$(id -u)" = 0 ] || die "the $name kernel's chroot needs root (mmdebstrap, chroot)"
+command -v mmdebstrap >/dev/null ||
+	die "mmdebstrap missing: apt-get install mmdebstrap"
+mkdir -p "$KBANK_CACHE/chroots"
 
-# Follow the dependencies that are kernel packages: image, headers, kbuild.
-newest() {
-	apt apt-cache show "$1" 2>/dev/null | awk '
-		/^Version: / { v = $2 }
-		/^Depends: / { d[v] = $0 }
-		END { for (k in d) print k "\t" d[k] }' |
-		sort -V | tail -n 1 | cut -f2 |
-		sed 's/^Depends: //; s/([^)]*)//g; s/|[^,]*//g; s/,/\n/g' |
-		tr -d ' ' | grep -E '^linux-(image|headers|kbuild)-' || true
-}
-todo="linux-image-$flavour linux-headers-$flavour"
-pkgs=""
+# One fetch per kernel at a time; a second caller waits, then finds it done.
+exec 9>"$KBANK_CACHE/chroots/.$name.lock"
+flock 9
+if [ -f "$dir/env" ]; then
+	cat "$dir/env"
+	exit 0
+fi
+
+debian=http://deb.debian.org/debian
+security=http://deb.debian.org/debian-security
+case $suite in
+sid)	mirrors="deb $debian sid main" ;;
+experimental)
+	mirrors="deb $debian sid main
+deb $debian experimental main" ;;
+bullseye)
+	mirrors="deb $debian $suite main
+deb $debian $suite-updates main
+deb $security $suite-security main" ;;
+*)	mirrors="deb $debian $suite main
+deb $debian $suite-updates main
+deb $security $suite-security main" ;;
+esac
+
+tmp="$dir.tmp"
+log="$KBANK_CACHE/chroots/$name.log"
+# What an interrupted run left: mounts died with its namespace, so this is
+# plain files (--one-file-system all the same).
+rm -rf --one-file-system "$tmp"
+start=$(date +%s)
+msg "making the $name chroot ($suite, linux-headers-$flavour) in $dir; log: $log"
+
+# apt options for every suite: sid's Release file may be past Valid-Until
+# on a mirror or snapshot. The kernel packages, and only they, come from
+# experimental when it is listed (apt's default priority for it is 1).
+pin='Package: linux-headers-* linux-image-* linux-kbuild-* linux-binary-* linux-modules-* linux-base-*
+Pin: release a=experimental
+Pin-Priority: 990'
+set +e
+# A private mount namespace: whatever mmdebstrap mounts dies with it.
+unshare -m --propagation private timeout --foreground 1800 mmdebstrap --variant=apt --mode=root \
+	--aptopt='Acquire::Check-Valid-Until "false"' \
+	--aptopt='Acquire::Retries "3"' \
+	--setup-hook="printf '%s\n' '$pin' >\"\$1/etc/apt/preferences.d/kbank-kernel\"" \
+	--include="gcc,make,libc6-dev,kmod,sparse,dwarves,bc,linux-headers-$flavour" \
+	--skip=cleanup/apt/lists \
+	"$suite" "$tmp" "$mirrors" >"$log" 2>&1
+rc=$?
+set -e
+if [ $rc != 0 ]; then
+	# The archive no longer serves the release or this flavour: a skip.
+	reason=$(grep -E -m 1 "Unable to locate package linux-|has no installation candidate|does not have a Release file|Release' (is no longer signed|does not have)|404 +Not Found \[IP" "$log" || true)
+	rm -rf --one-file-system "$tmp"
+	if [ -n "$reason" ]; then
+		echo "SKIP: $suite does not serve linux-headers-$flavour (${reason#E: })"
+		exit 77
+	fi
+	tail -n 20 "$log" >&2
+	die "mmdebstrap of $suite failed (log: $log)"
+fi
+
+# The headers installed exactly one kernel release: its image and modules.
+# From 7.x, linux-image-<ver> is a meta package over linux-binary-<ver>
+# (vmlinuz in /usr/lib/modules/<ver>) and linux-modules-<ver>: follow the
+# dependencies that are kernel packages, download and unpack them.
+in_chroot() { chroot "$tmp" "$@" >>"$log" 2>&1; }
+pkgs="" todo="linux-image-$flavour"
 while [ -n "$todo" ]; do
 	set -- $todo
+	[ $# -gt 0 ] || break
 	p=$1
 	shift
 	todo="$*"
 	case " $pkgs " in *" $p "*) continue ;; esac
 	pkgs="$pkgs $p"
-	todo=$(echo $todo $(newest "$p"))
+	todo="$todo $(chroot "$tmp" apt-cache depends "$p" | sed -n \
+		's/^ *|\{0,1\}\(Pre\)\{0,1\}Depends: \(linux-\(image\|binary\|modules\|base\)-[^ <>]*\)$/\2/p')"
 done
-msg "packages:$pkgs"
-(cd "$dir/debs" && apt apt-get download $pkgs >>"$dir/apt.log" 2>&1) ||
-	{ tail -n 20 "$dir/apt.log" >&2; die "apt-get download failed"; }
-for deb in "$dir"/debs/*.deb; do
-	dpkg-deb -x "$deb" "$root"
+msg "$name: kernel packages:$pkgs"
+rm -rf "$tmp/tmp/debs" "$tmp/kbank-kernel"
+mkdir "$tmp/tmp/debs" "$tmp/kbank-kernel"
+in_chroot sh -c 'cd /tmp/debs && apt-get download -q "$@"' sh $pkgs ||
+	{ tail -n 20 "$log" >&2; die "downloading the $name kernel failed (log: $log)"; }
+for deb in "$tmp"/tmp/debs/*.deb; do
+	dpkg-deb -x "$deb" "$tmp/kbank-kernel"
 done
+rm -rf "$tmp/tmp/debs" "$tmp"/var/lib/apt/lists/* "$tmp"/var/cache/apt/*.bin
 
-# The headers name their parts by absolute paths: point them into the root.
-find "$root" -type l | while read -r link; do
-	target=$(readlink "$link")
-	case $target in
-	/*) [ -e "$root$target" ] && ln -sfn "$root$target" "$link" ;;
-	esac
+# The release the headers were made for (one directory in lib/modules).
+kver=$(ls "$tmp/lib/modules")
+[ "$(echo "$kver" | wc -w)" = 1 ] || die "$name: expected one kernel in the chroot, found: $kver"
+moddir=$(find "$tmp/kbank-kernel" -maxdepth 5 -type d -path "*/lib/modules/$kver/kernel" | head -n 1)
+moddir=${moddir%/kernel}
+[ -n "$moddir" ] || die "$name: no lib/modules/$kver in the kernel packages"
+vmlinuz=""
+for v in "$tmp/kbank-kernel/boot/vmlinuz-$kver" "$moddir/vmlinuz"; do
+	[ -f "$v" ] && { vmlinuz=$v; break; }
 done
-grep -rl --include=Makefile '/usr/src/linux-headers' "$root/usr/src" 2>/dev/null |
-	while read -r mk; do
-		sed -i "s|include /usr/src/|include $root/usr/src/|" "$mk"
-	done
+[ -n "$vmlinuz" ] || die "$name: no vmlinuz in the kernel packages"
+# modules.dep for initramfs.sh's modprobe --show-depends (the chroot's kmod
+# reads the release's module compression).
+base=${moddir%/lib/modules/*}
+in_chroot depmod -b "${base#"$tmp"}" "$kver"
 
-kver=$(ls "$root/lib/modules" | sort -V | tail -n 1)
-[ -n "$kver" ] && [ -f "$root/boot/vmlinuz-$kver" ] || die "no kernel image unpacked"
-depmod -b "$root" "$kver"
+final_vmlinuz=$dir${vmlinuz#"$tmp"}
+final_moddir=$dir${moddir#"$tmp"}
 {
 	echo "KVER=$kver"
-	echo "VMLINUZ=$root/boot/vmlinuz-$kver"
-	echo "KDIR=$(readlink -f "$root/lib/modules/$kver/build")"
-	echo "MODDIR=$root/lib/modules/$kver"
-} >"$dir/env"
-msg "$name kernel $kver ready in $(( $(date +%s) - start )) s"
+	echo "VMLINUZ=$final_vmlinuz"
+	echo "KDIR=/lib/modules/$kver/build"
+	echo "MODDIR=$final_moddir"
+	echo "CHROOT=$dir"
+	echo "RELEASE=$suite"
+	echo "VERSION=$(chroot "$tmp" dpkg-query -W -f='${Version}' "linux-headers-$flavour")"
+	# The compiler the kernel was built with, which kbuild uses for ours.
+	sed -n 's/^CONFIG_CC_VERSION_TEXT=/COMPILER=/p' "$tmp/usr/src/linux-headers-$kver/.config"
+} >"$tmp/env"
+# The commit: the directory appears complete or not at all.
+mv -T "$tmp" "$dir"
+msg "$name kernel $kver ready in $(( $(date +%s) - start )) s ($(du -sh "$dir" | cut -f1))"
 cat "$dir/env"

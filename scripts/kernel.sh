@@ -7,17 +7,31 @@
 #   MODDIR   the kernel's own modules (for 9p), or empty when all is built in
 #
 # KERNEL=stock (the default): the newest installed Debian image whose headers
-# are installed too, so that image, headers and module always match.
+# are installed too, so that image, headers and module always match; on the
+# native path (lib.sh's run_path), the running kernel.
 # KERNEL=debug: the debug kernel of scripts/debug-kernel.sh; KERNEL=sanitize
 # its second flavour (KASAN, UBSAN, kmemleak, fault injection).
-# KERNEL=6.12 or 6.1-rt: the matrix's extra kernels (scripts/extra-kernel.sh),
-# fetched into kbank's cache on first use. KERNEL=6.1 is the stock kernel.
+# KERNEL=bullseye, trixie-rt, sid, experimental...: the matrix's extra
+# kernels (`scripts/extra-kernel.sh --list`), each with a chroot of its own
+# release to build the module in (CHROOT, KDIR inside it), fetched into
+# kbank's cache on first use; exits 77 with "SKIP: reason" when the archive
+# no longer serves it. KERNEL=6.1 is the stock kernel.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 case "${KERNEL:-stock}" in
 stock|6.1|"")
+	if [ "$(run_path)" = native ]; then
+		# The native path: the running kernel, no image to boot.
+		kver=$(uname -r)
+		echo "KVER=$kver"
+		echo "VMLINUZ="
+		echo "KDIR=/lib/modules/$kver/build"
+		echo "MODDIR=/lib/modules/$kver"
+		echo "CHROOT="
+		exit 0
+	fi
 	kver=""
 	for img in $(ls /boot/vmlinuz-* 2>/dev/null | sort -V); do
 		v=${img#/boot/vmlinuz-}
@@ -29,6 +43,7 @@ stock|6.1|"")
 	echo "VMLINUZ=/boot/vmlinuz-$kver"
 	echo "KDIR=/lib/modules/$kver/build"
 	echo "MODDIR=/lib/modules/$kver"
+	echo "CHROOT="
 	;;
 debug|sanitize)
 	src=$("$here/debug-kernel.sh" "$KERNEL")
@@ -36,11 +51,9 @@ debug|sanitize)
 	echo "VMLINUZ=$src/arch/x86/boot/bzImage"
 	echo "KDIR=$src"
 	echo "MODDIR="
-	;;
-6.12|6.1-rt)
-	"$here/extra-kernel.sh" "$KERNEL"
+	echo "CHROOT="
 	;;
 *)
-	die "KERNEL=${KERNEL}: unknown kernel (stock, 6.1, 6.12, 6.1-rt, debug or sanitize)"
+	"$here/extra-kernel.sh" "$KERNEL"
 	;;
 esac

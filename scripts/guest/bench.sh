@@ -103,12 +103,12 @@ done
 bankctl delay 0
 
 # The notebook's design in Python, through the host's python3 over 9p.
-if [ -x /host/usr/bin/python3 ]; then
+if [ -n "${KBANK_PYTHON:-}" ]; then
 	for n in 1 1 1 2 4 8; do
 		# Its C counterpart right before, for a ratio of neighbours.
 		[ $n = 1 ] && run -b alt -m mutex -D 0 -w 1
 		echo "bench: python_value -w $n" >&2
-		chroot /host /usr/bin/python3 \
+		$KBANK_PYTHON \
 			"$KBANK_REPO/userspace/python/bench_value.py" $n >>$rows ||
 			echo "bench: FAILED: python_value $n" >&2
 	done
