@@ -18,7 +18,7 @@ LDLIBS += -lpthread
 OUT ?=
 
 PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
-TESTS := bank_test
+TESTS := bank_test bank_lab
 COMMON := userspace/bank_client.c
 HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h tests/tap.h
 
