@@ -3,6 +3,10 @@
 #   make              the module (against KDIR) and the programs
 #   make demo         the lesson, in a VM
 #   make check        lint, then the whole suite in a VM
+#   make exercise     the lab: a student's copy in exercise/ (DIR=, FORCE=1)
+#   make grade        mark the student's copy in the VM (EXERCISE=, TASK=n)
+#   make lab-demo     make demo with the student's copy (EXERCISE=)
+#   make check-lab    test the examiner: solved, unsolved, typical mistakes
 #   make help         every target
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -27,7 +31,8 @@ PROG_BINS := $(foreach p,$(PROGS),$(call prog,$(p),userspace))
 TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 
 .PHONY: all module progs clean check lint demo bench vm-shell help \
-	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix
+	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
+	exercise grade check-lab lab-demo
 
 all: module progs
 
@@ -84,6 +89,22 @@ demo-deadlock:
 
 check-matrix:
 	@scripts/check-matrix.sh
+
+# The lab: the student's copy lives in exercise/ (ignored by git) unless
+# EXERCISE=dir names another.
+EXERCISE ?= exercise
+
+exercise:
+	@scripts/exercise.sh $(if $(SOLVED),-s) $(if $(TASKS),-t "$(TASKS)") $(EXERCISE)
+
+grade:
+	@scripts/grade.sh $(if $(TASK),-t "$(TASK)") $(EXERCISE)
+
+lab-demo:
+	@scripts/lab-demo.sh $(EXERCISE)
+
+check-lab:
+	@scripts/check-lab.sh
 
 help:
 	@sed -n 's/^#   //p' Makefile

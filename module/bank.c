@@ -585,6 +585,7 @@ static int bank_wait_for_funds(s64 need)
 	atomic64_inc(&bank_stats.waits);
 	return wait_event_interruptible(bank_wq, bank_peek(bank0) >= need);
 }
+
 /* end exercise */
 
 /*
