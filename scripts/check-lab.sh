@@ -13,7 +13,9 @@
 # off after its first report, for the rest of the boot, so the debug kernel
 # boots twice: the mistakes lockdep does not need, then the lock left held
 # (reported when it returns to user space); then the deadlocks (the lock
-# order mistake and the unsolved copy, reported as circular dependencies).
+# order mistake and the unsolved copy, reported as circular dependencies),
+# and last the spinlock holder that sleeps: on the debug kernel (full
+# preemption) it corrupts the kernel's state and the guest dies.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -49,7 +51,7 @@ tap() {
 	tap $? "the copies carry no markers; the unsolved one a TODO per cut"
 
 	# The mistakes: NAME:DIR:TASK entries, and what each must say.
-	mistakes="" lockdep_held="" deadlocks=""
+	mistakes="" lockdep_held="" deadlocks="" killers=""
 	: >"$work/expect"
 	for p in "$top"/lab/mistakes/*.patch; do
 		name=$(basename "$p" .patch)
@@ -66,19 +68,20 @@ tap() {
 		case $name in
 		2-unlock-missing*) lockdep_held="$lockdep_held $entry" ;;
 		6-*) deadlocks="$deadlocks $entry" ;;
+		1-sleep-under-spinlock) killers="$killers $entry" ;;
 		*) mistakes="$mistakes $entry" ;;
 		esac
 	done
 
 	solved="solved:$work/solved:$all" unsolved="unsolved:$work/unsolved:$all"
 	msg "stock kernel: one boot"
-	lab_boot stock "$work/stock.out" $solved $mistakes $lockdep_held $deadlocks $unsolved
+	lab_boot stock "$work/stock.out" $solved $mistakes $lockdep_held $deadlocks $unsolved $killers
 	lab_verdicts stock "$work/stock.out" >"$work/verdicts"
 	msg "debug kernel: boot 1 of 2"
 	lab_boot debug "$work/debug1.out" $solved $mistakes $lockdep_held
 	lab_verdicts debug "$work/debug1.out" >>"$work/verdicts"
 	msg "debug kernel: boot 2 of 2"
-	lab_boot debug "$work/debug2.out" $deadlocks $unsolved
+	lab_boot debug "$work/debug2.out" $deadlocks $unsolved $killers
 	lab_verdicts debug "$work/debug2.out" >>"$work/verdicts"
 
 	for t in 1 2 3 4 5 6; do

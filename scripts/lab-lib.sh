@@ -77,8 +77,13 @@ lab_verdicts() {
 	END {
 		if (name != "") {
 			h = "the VM stopped during this task (a CPU stuck on a lock, or a crash)"
-			while ((getline c <console) > 0)
+			while ((getline c <console) > 0) {
+				if (c ~ /scheduling while atomic|sleeping function called/) {
+					h = "sleeping function called from invalid context, then the VM died: a spinlock holder may not sleep (fsleep, copy_from_user)"
+					break
+				}
 				if (c ~ /soft lockup|Oops|BUG:|Kernel panic|general protection/) { sub(/^\[[ 0-9.]*\] /, "", c); h = h ": " c; break }
+			}
 			hint(h); finish()
 		}
 	}'

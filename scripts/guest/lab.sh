@@ -16,7 +16,12 @@ while read -r name tasks; do
 		dmesg -c >/dev/null
 		if insmod "/kbank/lab/$name/bank.ko"; then
 			bank_lab "$t"
-			rmmod bank ||
+			# Killed processes may still be closing /dev/bank.
+			for try in 1 2 3 4 5; do
+				rmmod bank 2>/dev/null && break
+				sleep 1
+			done
+			[ -d /sys/module/bank ] &&
 				echo "LAB-OBS fail rmmod bank failed: is a reference (a descriptor, a lock) left behind?"
 		else
 			echo "LAB-OBS fail insmod bank.ko failed: see the kernel log"
