@@ -77,13 +77,20 @@ lab_verdicts() {
 	END {
 		if (name != "") {
 			h = "the VM stopped during this task (a CPU stuck on a lock, or a crash)"
+			# The console is the whole boot: its last report is this
+			# task, unless a sleep in atomic context led to it.
 			while ((getline c <console) > 0) {
-				if (c ~ /scheduling while atomic|sleeping function called/) {
-					h = "sleeping function called from invalid context, then the VM died: a spinlock holder may not sleep (fsleep, copy_from_user)"
-					break
+				if (c ~ /BUG: KCSAN/) continue
+				if (c ~ /scheduling while atomic|sleeping function called/)
+					slept = 1
+				else if (c ~ /soft lockup|Oops|BUG:|general protection/) {
+					last = c; sub(/^\[[ 0-9.]*\] /, "", last)
 				}
-				if (c ~ /soft lockup|Oops|BUG:|Kernel panic|general protection/) { sub(/^\[[ 0-9.]*\] /, "", c); h = h ": " c; break }
 			}
+			if (slept)
+				h = "sleeping function called from invalid context, then the VM died: a spinlock holder may not sleep (fsleep, copy_from_user)"
+			else if (last != "")
+				h = h ": " last
 			hint(h); finish()
 		}
 	}'
