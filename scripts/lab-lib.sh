@@ -5,12 +5,12 @@
 # every ENTRY ("NAME:DIR:TASKS", tasks comma-separated) one after another.
 # The guest's report goes to OUT, the console to OUT.console.
 lab_boot() {
-	kernel=$1 out=$2
+	lb_kernel=$1 lb_out=$2
 	shift 2
-	KERNEL=$kernel KBANK_LAB="$*" KBANK_EXPECT=lab \
+	KERNEL=$lb_kernel KBANK_LAB="$*" KBANK_EXPECT=lab \
 		"$here/vm.sh" -t "${KBANK_LAB_TIMEOUT:-900}" -- /kbank/guest/lab.sh \
-		>"$out" 2>"$out.err" || true
-	cp "$top/build/vm-$kernel/console.log" "$out.console" 2>/dev/null || :
+		>"$lb_out" 2>"$lb_out.err" || true
+	cp "$top/build/vm-$lb_kernel/console.log" "$lb_out.console" 2>/dev/null || :
 }
 
 # lab_verdicts KERNEL OUT: what OUT (lab_boot's) says, one line per hint:
@@ -112,14 +112,14 @@ lab_task_name() {
 # PASS only if it passed on every kernel, each failure's hints below it,
 # tagged with the kernels that showed them. Exit status 0 if all passed.
 scorecard() {
-	verdicts=$1 name=$2 tasks=$3 kernels=$4
+	sc_verdicts=$1 sc_name=$2 sc_tasks=$3 sc_kernels=$4
 	npass=0 ntasks=0
-	echo "kbank lab: $name, on the $(echo $kernels | sed 's/ / and the /') kernel"
-	for t in $tasks; do
+	echo "kbank lab: $sc_name, on the $(echo $sc_kernels | sed 's/ / and the /') kernel"
+	for t in $sc_tasks; do
 		ntasks=$((ntasks + 1))
-		lines=$(awk -v n="$name" -v t="$t" '$1 == n && ($2 == t || $2 == "*")' "$verdicts")
+		lines=$(awk -v n="$sc_name" -v t="$t" '$1 == n && ($2 == t || $2 == "*")' "$sc_verdicts")
 		missing=""
-		for k in $kernels; do
+		for k in $sc_kernels; do
 			echo "$lines" | awk -v k="$k" '$3 == k { f = 1 } END { exit !f }' ||
 				missing="$missing $k"
 		done
