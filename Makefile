@@ -19,6 +19,10 @@
 #                     (LOCKS=mutex,spinlock,atomic,none WORKERS=4 OPS=n KERNEL=)
 #   make check-sanitize  the suite, the fuzz, the fail-nth walk and kmemleak
 #                     on the sanitizer kernel (KASAN, UBSAN, kmemleak)
+#   make exercise     the lab: a student's copy in exercise/ (DIR=, FORCE=1)
+#   make grade        mark the student's copy in the VM (EXERCISE=, TASK=n)
+#   make lab-demo     make demo with the student's copy (EXERCISE=)
+#   make check-lab    test the examiner: solved, unsolved, typical mistakes
 #   make help         this list
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -34,7 +38,7 @@ LDLIBS += -lpthread
 OUT ?=
 
 PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
-TESTS := bank_test bank_fuzz
+TESTS := bank_test bank_fuzz bank_lab
 COMMON := userspace/bank_client.c
 HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h tests/tap.h
 
@@ -44,7 +48,8 @@ TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 
 .PHONY: all module progs clean check lint demo bench vm-shell help \
 	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
-	check-distro fuzz check-sanitize sanitize-kernel
+	check-distro fuzz check-sanitize sanitize-kernel \
+	exercise grade check-lab lab-demo
 
 # The programs first: they build even where the module cannot.
 all: progs module
@@ -120,6 +125,22 @@ check-matrix:
 
 check-distro:
 	@scripts/check-distro.sh
+
+# The lab: the student's copy lives in exercise/ (ignored by git) unless
+# EXERCISE=dir names another.
+EXERCISE ?= exercise
+
+exercise:
+	@scripts/exercise.sh $(if $(SOLVED),-s) $(if $(TASKS),-t "$(TASKS)") $(EXERCISE)
+
+grade:
+	@scripts/grade.sh $(if $(TASK),-t "$(TASK)") $(EXERCISE)
+
+lab-demo:
+	@scripts/lab-demo.sh $(EXERCISE)
+
+check-lab:
+	@scripts/check-lab.sh
 
 help:
 	@sed -n 's/^#   //p' Makefile

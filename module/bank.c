@@ -275,32 +275,82 @@ bank_update_none(struct bank_acct *a, const struct bank_req *req, s64 *balance)
 	return 0;
 }
 
-/*
- * Modes spinlock and mutex: the same read, delay and write back as mode
- * none, but under the lock, so that no other update can come in between.
- */
-static int bank_update_locked(struct bank_acct *a, const struct bank_req *req,
-			      s64 *balance, bool may_sleep)
+/* Modes spinlock and mutex: write back @new and account for it. */
+static void bank_write_back(struct bank_acct *a, const struct bank_req *req,
+			    s64 old, s64 new, s64 *balance)
 {
-	s64 old, new;
-	int ret;
-
-	if (may_sleep)
-		lockdep_assert_held(&a->mutex);
-	else
-		lockdep_assert_held(&a->spinlock);
-
-	old = a->balance;
-	trace_bank_read(old, req->change.net, bank_mode);
-	bank_delay(req->delay_us, may_sleep);
-	ret = bank_apply(old, &req->change, &new);
-	if (ret)
-		return ret;
+	/*
+	 * Traced before the store: a task that reads this value then has a
+	 * later timestamp than this event, whatever delays either CPU.
+	 */
 	trace_bank_write(old, new, new - old, bank_mode);
 	WRITE_ONCE(a->balance, new);
 	bank_account(req, new - old);
 	*balance = new;
-	return 0;
+}
+
+/*
+ * Mode spinlock: the same read, delay and write back as mode none, but
+ * under the lock, so that no other update can come in between. The holder
+ * busy-waits: it must not sleep.
+ */
+static int bank_update_spinlock(struct bank_acct *a,
+				const struct bank_req *req, s64 *balance)
+{
+	s64 old, new;
+	int ret;
+
+	/* exercise 1: no other update between this read and the write back */
+	if (!spin_trylock(&a->spinlock)) {
+		atomic64_inc(&bank_stats.contended);
+		trace_bank_lock_wait(BANK_LOCK_SPINLOCK);
+		spin_lock(&a->spinlock);
+		trace_bank_lock_acquired(BANK_LOCK_SPINLOCK);
+	}
+	/* end exercise */
+	old = a->balance;
+	trace_bank_read(old, req->change.net, BANK_LOCK_SPINLOCK);
+	bank_delay(req->delay_us, false);
+	ret = bank_apply(old, &req->change, &new);
+	if (ret)
+		goto out_unlock;
+	bank_write_back(a, req, old, new, balance);
+out_unlock:
+	/* exercise 1 */
+	spin_unlock(&a->spinlock);
+	/* end exercise */
+	return ret;
+}
+
+/* Mode mutex: the same, but a waiter sleeps, and so may the holder. */
+static int bank_update_mutex(struct bank_acct *a, const struct bank_req *req,
+			     s64 *balance)
+{
+	s64 old, new;
+	int ret;
+
+	/* exercise 2: the same, with a lock whose holder may sleep */
+	if (!mutex_trylock(&a->mutex)) {
+		atomic64_inc(&bank_stats.contended);
+		trace_bank_lock_wait(BANK_LOCK_MUTEX);
+		/* A signal ends the wait: nothing done. */
+		if (mutex_lock_interruptible(&a->mutex))
+			return -ERESTARTSYS;
+		trace_bank_lock_acquired(BANK_LOCK_MUTEX);
+	}
+	/* end exercise */
+	old = a->balance;
+	trace_bank_read(old, req->change.net, BANK_LOCK_MUTEX);
+	bank_delay(req->delay_us, true);
+	ret = bank_apply(old, &req->change, &new);
+	if (ret)
+		goto out_unlock;
+	bank_write_back(a, req, old, new, balance);
+out_unlock:
+	/* exercise 2 */
+	mutex_unlock(&a->mutex);
+	/* end exercise */
+	return ret;
 }
 
 /*
@@ -330,6 +380,7 @@ static int bank_update_atomic(struct bank_acct *a, const struct bank_req *req,
 
 	if (down_read_killable(&bank_atomic_rwsem))
 		return -EINTR;
+	/* exercise 3: never lose an update, never overdraw, with no lock */
 	for (tries = 0; tries < BANK_CAS_TRIES; tries++) {
 		s64 expected = old;
 
@@ -367,6 +418,7 @@ out_account_shared:
 out_unlock_shared:
 	up_read(&bank_atomic_rwsem);
 	return ret;
+	/* end exercise */
 }
 
 /* Apply @req to account 0 under the lock of the mode in force. */
@@ -378,26 +430,10 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 	trace_bank_update_begin(req->change.net, bank_mode);
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
-		if (!spin_trylock(&a->spinlock)) {
-			atomic64_inc(&bank_stats.contended);
-			trace_bank_lock_wait(BANK_LOCK_SPINLOCK);
-			spin_lock(&a->spinlock);
-			trace_bank_lock_acquired(BANK_LOCK_SPINLOCK);
-		}
-		ret = bank_update_locked(a, req, balance, false);
-		spin_unlock(&a->spinlock);
+		ret = bank_update_spinlock(a, req, balance);
 		break;
 	case BANK_LOCK_MUTEX:
-		/* A waiter sleeps, and a signal ends its wait: nothing done. */
-		if (!mutex_trylock(&a->mutex)) {
-			atomic64_inc(&bank_stats.contended);
-			trace_bank_lock_wait(BANK_LOCK_MUTEX);
-			if (mutex_lock_interruptible(&a->mutex))
-				return -ERESTARTSYS;
-			trace_bank_lock_acquired(BANK_LOCK_MUTEX);
-		}
-		ret = bank_update_locked(a, req, balance, true);
-		mutex_unlock(&a->mutex);
+		ret = bank_update_mutex(a, req, balance);
 		break;
 	case BANK_LOCK_ATOMIC:
 		ret = bank_update_atomic(a, req, balance);
@@ -408,9 +444,11 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 	}
 
 	trace_bank_update_end(ret);
+	/* exercise 4: a deposit lets the withdrawals waiting for funds try again */
 	/* Pairs with the barrier in wait_event's prepare_to_wait_event(). */
 	if (!ret && req->change.deposits && wq_has_sleeper(&bank_wq))
 		wake_up_interruptible_all(&bank_wq);
+	/* end exercise */
 	return ret;
 }
 
@@ -479,8 +517,10 @@ static int bank_reset(s64 balance)
 	int ret;
 
 	ret = bank_call_locked(bank_reset_fn, &balance);
+	/* exercise 4: so does a reset */
 	if (!ret)
 		wake_up_interruptible_all(&bank_wq);
+	/* end exercise */
 	return ret;
 }
 
@@ -504,23 +544,6 @@ static int bank_snapshot(struct bank_stats *st)
 	st->lock = bank_mode;
 	st->delay_us = bank_delay_in_force();
 	return bank_call_locked(bank_snapshot_fn, st);
-}
-
-/*
- * Wait until the balance may cover @need: 0 (then try again), or
- * -ERESTARTSYS on a signal: EINTR, or a restart under SA_RESTART.
- */
-static int bank_wait_for_funds(s64 need)
-{
-	int ret;
-
-	if (bank_peek(bank0) >= need)
-		return 0;
-	atomic64_inc(&bank_stats.waits);
-	trace_bank_funds_wait(need, bank_peek(bank0));
-	ret = wait_event_interruptible(bank_wq, bank_peek(bank0) >= need);
-	trace_bank_funds_woken(need, bank_peek(bank0), ret);
-	return ret;
 }
 
 /**
@@ -586,6 +609,26 @@ static void bank_reply_write(struct bank_reply *r, const void *src)
 	bank_reply_unpin(r);
 }
 
+/* exercise 4: a withdrawal short of funds sleeps until it may succeed; a signal ends the wait */
+/*
+ * Wait until the balance may cover @need: 0 (then try again), or
+ * -ERESTARTSYS on a signal: EINTR, or a restart under SA_RESTART.
+ */
+static int bank_wait_for_funds(s64 need)
+{
+	int ret;
+
+	if (bank_peek(bank0) >= need)
+		return 0;
+	atomic64_inc(&bank_stats.waits);
+	trace_bank_funds_wait(need, bank_peek(bank0));
+	ret = wait_event_interruptible(bank_wq, bank_peek(bank0) >= need);
+	trace_bank_funds_woken(need, bank_peek(bank0), ret);
+	return ret;
+}
+
+/* end exercise */
+
 /*
  * Deposit or withdraw; a withdrawal sleeps for funds unless the descriptor
  * is non-blocking. The reply goes into the caller's struct bank_op, pinned
@@ -615,6 +658,7 @@ static long bank_ioctl_op(struct file *file, struct bank_op __user *uop,
 	if (ret)
 		return ret;
 
+	/* exercise 4: short of funds, wait (unless O_NONBLOCK) and never overdraw */
 	for (;;) {
 		ret = bank_update(&req, &op.balance);
 		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
@@ -624,6 +668,7 @@ static long bank_ioctl_op(struct file *file, struct bank_op __user *uop,
 		if (ret)
 			break;
 	}
+	/* end exercise */
 	if (ret) {
 		bank_reply_unpin(&reply);
 		return ret;
@@ -678,8 +723,10 @@ out_free:
 static void bank_lock_order(u32 from, u32 to, struct bank_acct **first,
 			    struct bank_acct **second)
 {
+	/* exercise 6: with lock_order=ordered, no two transfers can wait for each other */
 	if (bank_order == BANK_ORDER_ORDERED && to < from)
 		swap(from, to);
+	/* end exercise */
 	*first = &bank_accts[from];
 	*second = &bank_accts[to];
 }
@@ -1088,17 +1135,21 @@ static ssize_t bank_read(struct file *file, char __user *buf, size_t count,
 
 static int bank_open(struct inode *inode, struct file *file)
 {
+	/* exercise 5: a change of lock mode must know that this descriptor is open */
 	mutex_lock(&bank_open_lock);
 	bank_open_count++;
 	mutex_unlock(&bank_open_lock);
+	/* end exercise */
 	return nonseekable_open(inode, file);
 }
 
 static int bank_release(struct inode *inode, struct file *file)
 {
+	/* exercise 5: ...and that it is closed */
 	mutex_lock(&bank_open_lock);
 	bank_open_count--;
 	mutex_unlock(&bank_open_lock);
+	/* end exercise */
 	return 0;
 }
 
@@ -1210,10 +1261,12 @@ static int bank_mode_set(const char *val, const struct kernel_param *kp)
 	}
 
 	mutex_lock(&bank_open_lock);
+	/* exercise 5: no change while /dev/bank is open (EBUSY), none racing with open() */
 	if (bank_open_count) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
+	/* end exercise */
 	if (mode == BANK_LOCK_SPINLOCK && bank_order == BANK_ORDER_NAIVE) {
 		pr_err("lock=spinlock: refused with lock_order=naive (a spinlock deadlock hangs CPUs); set lock_order=ordered first\n");
 		ret = -EINVAL;

@@ -1,14 +1,15 @@
 #!/bin/sh
 # Build the guest's initramfs: busybox-static, scripts/guest/, the module
 # and the statically linked programs and tests.
-#   initramfs.sh OUT.cpio.gz BINDIR KO_DIR MODDIR PARAMS
+#   initramfs.sh OUT.cpio.gz BINDIR KO_DIR MODDIR PARAMS [LABDIR]
 # BINDIR holds the static programs; KO_DIR the built .ko files; MODDIR the
-# kernel's modules for 9p (empty: no 9p); PARAMS the bank.ko parameters.
+# kernel's modules for 9p (empty: no 9p); PARAMS the bank.ko parameters;
+# LABDIR the lab's student modules (vm.sh), copied to /kbank/lab.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-out=$1 bindir=$2 kodir=$3 moddir=$4 params=$5
+out=$1 bindir=$2 kodir=$3 moddir=$4 params=$5 labdir=${6:-}
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 
@@ -22,6 +23,7 @@ cp "$here"/guest/*.sh "$root/kbank/guest/" 2>/dev/null || true
 cp "$bindir"/* "$root/kbank/bin/"
 cp "$kodir"/*.ko "$root/kbank/"
 chmod +x "$root/init"
+[ -n "$labdir" ] && [ -d "$labdir" ] && cp -R "$labdir" "$root/kbank/lab"
 
 {
 	printf 'KBANK_PARAMS=%s\n' "'$params'"

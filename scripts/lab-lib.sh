@@ -1,0 +1,144 @@
+# The lab's examiner, host side: shared by grade.sh and check-lab.sh.
+# Source it after lib.sh; it defines, never runs.
+
+# lab_boot KERNEL OUT ENTRY...: one boot of KERNEL (stock, debug) grading
+# every ENTRY ("NAME:DIR:TASKS", tasks comma-separated) one after another.
+# The guest's report goes to OUT, the console to OUT.console.
+lab_boot() {
+	lb_kernel=$1 lb_out=$2
+	shift 2
+	KERNEL=$lb_kernel KBANK_LAB="$*" KBANK_EXPECT=lab \
+		"$here/vm.sh" -t "${KBANK_LAB_TIMEOUT:-900}" -- /kbank/guest/lab.sh \
+		>"$lb_out" 2>"$lb_out.err" || true
+	cp "$top/build/vm-$lb_kernel/console.log" "$lb_out.console" 2>/dev/null || :
+}
+
+# lab_verdicts KERNEL OUT: what OUT (lab_boot's) says, one line per hint:
+#   NAME TASK KERNEL pass|fail HINT
+# A task passes when bank_lab saw nothing wrong, its kernel log is clean
+# and it ran to its end. Kernel log lines become hints in a student's
+# words; a task that never ended (the VM hung or died) is told so.
+lab_verdicts() {
+	tr -d '\r' <"$2" | awk -v kernel="$1" -v console="$2.console" '
+	function hint(h) { if (!(h in said)) { said[h] = 1; hints[++nh] = h } }
+	function frame(s) {	# the first function of bank.ko in s
+		if (match(s, /[A-Za-z0-9_.]+\+0x[0-9a-f]+\/0x[0-9a-f]+ \[bank\]/)) {
+			s = substr(s, RSTART, RLENGTH); sub(/\+.*/, "", s); return s
+		}
+		return ""
+	}
+	function finish(   i) {
+		if (!nh) print name, task, kernel, "pass", "-"
+		for (i = 1; i <= nh; i++) print name, task, kernel, "fail", hints[i]
+		nh = 0; split("", said); name = ""
+	}
+	/^LAB-BUILD-FAILED / { print $2, "*", kernel, "fail", "does not build against this kernel: run make in your directory and read the errors"; next }
+	/^LAB-TASK / { if (name != "") { hint("the VM stopped during this task (a CPU stuck on a lock, or a crash)"); finish() } name = $2; task = $3; nh = 0; next }
+	/^LAB-OBS fail / { sub(/^LAB-OBS fail /, ""); hint($0); next }
+	/^LAB-KLOG-BEGIN/ { klog = 1; want = ""; next }
+	/^LAB-KLOG-END/ {
+		if (want == "held") hint("lockdep: returned to user space with a lock held: an error path skips the unlock")
+		klog = 0; finish(); next
+	}
+	klog {
+		line = $0; sub(/^\[[ 0-9.]*\] /, "", line)
+		if (want == "sleep" && (f = frame(line)) != "") {
+			hint("sleeping function called from invalid context, in " f ": a spinlock holder may not sleep (fsleep, copy_from_user)")
+			want = ""
+		} else if (want == "held" && match(line, /\(bank_[a-z_0-9]+\)/)) {
+			l = substr(line, RSTART + 1, RLENGTH - 2); f = frame(line)
+			hint("lockdep: returned to user space with " l " held" (f != "" ? " (taken in " f ")" : "") ": an error path skips the unlock")
+			want = ""
+		} else if (want == "abba") {
+			if (match(line, /\(bank_[a-z_0-9]+\)/)) {
+				l = substr(line, RSTART + 1, RLENGTH - 2)
+				if (!(l in locks)) { locks[l] = 1; names = names (names == "" ? "" : " and ") l }
+			}
+			if (line ~ /\*\*\* DEADLOCK \*\*\*/) {
+				hint("lockdep: possible deadlock: " names " are taken in both orders: take them in one order, whatever the direction")
+				want = ""
+			}
+		} else if (line ~ /sleeping function called from invalid context|scheduling while atomic/) {
+			want = "sleep"
+		} else if (line ~ /lock held when returning to user space/) {
+			want = "held"
+		} else if (line ~ /possible circular locking dependency detected/) {
+			want = "abba"; names = ""; split("", locks)
+		} else if (line ~ /BUG: KCSAN: data-race in .*\[bank\]/) {
+			sub(/.*data-race in /, "", line); gsub(/ \[bank\]/, "", line)
+			hint("KCSAN: data race in " line ": two CPUs touched the same data at once, one of them outside the lock")
+		} else if (line ~ /BUG: KCSAN/) {
+			;
+		} else if (line ~ /(BUG|WARNING|Oops|general protection|Kernel panic|soft lockup|blocked for more than)/) {
+			hint("kernel: " line)
+		}
+		next
+	}
+	END {
+		if (name != "") {
+			h = "the VM stopped during this task (a CPU stuck on a lock, or a crash)"
+			# The console is the whole boot: its last report is this
+			# task, unless a sleep in atomic context led to it.
+			while ((getline c <console) > 0) {
+				if (c ~ /BUG: KCSAN/) continue
+				if (c ~ /scheduling while atomic|sleeping function called/)
+					slept = 1
+				else if (c ~ /soft lockup|Oops|BUG:|general protection/) {
+					last = c; sub(/^\[[ 0-9.]*\] /, "", last)
+				}
+			}
+			if (slept)
+				h = "sleeping function called from invalid context, then the VM died: a spinlock holder may not sleep (fsleep, copy_from_user)"
+			else if (last != "")
+				h = h ": " last
+			hint(h); finish()
+		}
+	}'
+}
+
+# The tasks' names, for the scorecard.
+lab_task_name() {
+	case $1 in
+	1) echo "spinlock: an exclusive read-modify-write" ;;
+	2) echo "mutex: the same, the holder may sleep" ;;
+	3) echo "atomic: compare-and-swap, no overdraft" ;;
+	4) echo "waiting for funds: wait queue, signals" ;;
+	5) echo "lock mode: changed only while closed" ;;
+	6) echo "transfers: lock ordering" ;;
+	esac
+}
+
+# scorecard VERDICTS NAME "TASKS" "KERNELS": one line per task of NAME,
+# PASS only if it passed on every kernel, each failure's hints below it,
+# tagged with the kernels that showed them. Exit status 0 if all passed.
+scorecard() {
+	sc_verdicts=$1 sc_name=$2 sc_tasks=$3 sc_kernels=$4
+	npass=0 ntasks=0
+	echo "kbank lab: $sc_name, on the $(echo $sc_kernels | sed 's/ / and the /') kernel"
+	for t in $sc_tasks; do
+		ntasks=$((ntasks + 1))
+		lines=$(awk -v n="$sc_name" -v t="$t" '$1 == n && ($2 == t || $2 == "*")' "$sc_verdicts")
+		missing=""
+		for k in $sc_kernels; do
+			echo "$lines" | awk -v k="$k" '$3 == k { f = 1 } END { exit !f }' ||
+				missing="$missing $k"
+		done
+		hints=$(echo "$lines" | awk -v missing="$missing" '
+			$4 == "fail" { h = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ fail /, "", h)
+				if (!(h in ks)) order[++n] = h
+				ks[h] = ks[h] (ks[h] == "" ? "" : ", ") $3 }
+			END {
+				for (i = 1; i <= n; i++) print order[i] " [" ks[order[i]] "]"
+				if (missing != "") print "not run: the VM stopped before this task [" substr(missing, 2) "]"
+			}')
+		if [ -z "$hints" ]; then
+			npass=$((npass + 1))
+			printf '%s %-42s PASS\n' "$t" "$(lab_task_name "$t")"
+		else
+			printf '%s %-42s FAIL\n' "$t" "$(lab_task_name "$t")"
+			echo "$hints" | sed 's/^/      /'
+		fi
+	done
+	echo "$npass of $ntasks tasks pass"
+	[ "$npass" = "$ntasks" ]
+}
