@@ -51,8 +51,10 @@ for k in $kernels; do
 	elif kenv=$(KERNEL=$k "$here/kernel.sh" 2>/dev/null); then
 		KVER="" RELEASE="" VERSION="" COMPILER=""
 		eval "$kenv"
+		# "gcc-10 (Debian 10.2.1-6) 10.2.1 20210110": the version after ")".
+		gcc=$(printf '%s\n' "$COMPILER" | sed -n 's/.*) \([0-9][0-9.]*\).*/\1/p')
 		printf '%-13s %-12s %-24s %-22s %-7s %6d %6d %7d\n' "$k" "$RELEASE" \
-			"$KVER" "$VERSION" "${COMPILER##* }" "$p" "$f" "$secs" >>"$table"
+			"$KVER" "$VERSION" "${gcc:-?}" "$p" "$f" "$secs" >>"$table"
 	else
 		printf '%-13s %-12s %-24s %-22s %-7s %6d %6d %7d\n' "$k" ? ? ? ? \
 			"$p" "$f" "$secs" >>"$table"
