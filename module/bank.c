@@ -23,14 +23,17 @@
  *       bank_atomic_rwsem (mode atomic), or
  *       account i's mutex or spinlock, then account j's, i < j (lock_order
  *       "naive" breaks this rule on purpose: the deadlock lesson)
- *         bank_wq's own lock          (inside wake_up/wait_event)
+ * bank_wq's own lock (wake_up, wait_event) and the mm's locks (pinning the
+ * reply) are never taken under a bank lock.
  *
  * Every wait is bounded or ends on a signal: a spinlock holder busy-waits
- * at most BANK_SPIN_DELAY_MAX_US; the mutex and the wait for funds give up
- * on any signal, the rwsem on a fatal one (kill -9), with nothing changed;
- * an update's compare-and-swap retries at most BANK_CAS_TRIES times before
- * it excludes the others, a transfer's yields the CPU every BANK_CAS_TRIES
- * tries; holders of the rwsem never wait for long.
+ * at most BANK_SPIN_DELAY_MAX_US, and only on account 0; the mutex and the
+ * wait for funds give up on any signal, the rwsem on a fatal one (kill -9),
+ * with nothing changed; an update's compare-and-swap retries at most
+ * BANK_CAS_TRIES times before it excludes the others. One exception: a
+ * transfer in mode atomic, once its money is in flight, retries its second
+ * compare-and-swap until it lands, yielding the CPU every BANK_CAS_TRIES
+ * tries and holding bank_atomic_rwsem shared across its delay.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -47,6 +50,7 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/nospec.h>
 #include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -123,7 +127,8 @@ static int bank_order = BANK_ORDER_ORDERED;
  * @abalance: the balance in mode atomic: an atomic64_t needs no lock
  * @spinlock: protects @balance in mode spinlock
  * @mutex:    protects @balance in mode mutex
- * @name:     the name lockdep prints for both locks, "bank_account1"
+ * @name:     the name lockdep prints for @mutex, "bank_account1"
+ * @spin_name: and for @spinlock, "bank_account1_spin"
  *
  * Lockdep reasons about lock classes, not lock instances. If every account's
  * mutex had the same class, a transfer holding two of them would look like
@@ -136,7 +141,8 @@ struct bank_acct {
 	atomic64_t abalance;
 	spinlock_t spinlock;	/* protects balance in mode spinlock */
 	struct mutex mutex;	/* protects balance in mode mutex */
-	char name[16];
+	char name[24];
+	char spin_name[24];
 };
 
 /*
@@ -459,7 +465,8 @@ static int bank_update(const struct bank_req *req, s64 *balance)
  */
 static s64 bank_peek(struct bank_acct *a)
 {
-	if (READ_ONCE(bank_mode) == BANK_LOCK_ATOMIC)
+	/* Pairs with bank_mode_set(): the balance moved before the mode. */
+	if (smp_load_acquire(&bank_mode) == BANK_LOCK_ATOMIC)
 		return atomic64_read(&a->abalance);
 	return READ_ONCE(a->balance);
 }
@@ -764,16 +771,17 @@ static int bank_transfer_apply(struct bank_transfer *t)
 /*
  * Mode spinlock. Lock order "naive" is refused with this mode (see
  * bank_order_set()): a real ABBA deadlock here would leave two CPUs
- * spinning with preemption off until the machine is rebooted.
+ * spinning with preemption off until the machine is rebooted. No delay
+ * either: a snapshot takes every account's lock in turn, and a delay under
+ * each would add up, with preemption off, far past BANK_SPIN_DELAY_MAX_US.
  */
-static int bank_transfer_spinlock(struct bank_transfer *t, unsigned int us)
+static int bank_transfer_spinlock(struct bank_transfer *t)
 {
 	struct bank_acct *first, *second;
 	int ret;
 
 	bank_lock_order(t->from, t->to, &first, &second);
 	spin_lock(&first->spinlock);
-	bank_delay(us, false);
 	spin_lock(&second->spinlock);
 	ret = bank_transfer_apply(t);
 	spin_unlock(&second->spinlock);
@@ -902,8 +910,12 @@ static int bank_transfer_atomic(struct bank_transfer *t, unsigned int us)
 			atomic64_add(t->amount, &bank_stats.expected);
 		goto out_unlock;
 	}
-	if (!bank_cas_step(from, t->amount, &undone, false) && t->from == 0)
+	if (!bank_cas_step(from, t->amount, &undone, false) && t->from == 0) {
 		atomic64_add(t->amount, &bank_stats.expected);
+		/* Account 0 has its money back: a withdrawal may go through. */
+		if (wq_has_sleeper(&bank_wq))
+			wake_up_interruptible_all(&bank_wq);
+	}
 out_unlock:
 	up_read(&bank_atomic_rwsem);
 	return ret;
@@ -924,6 +936,9 @@ static long bank_ioctl_transfer(struct file *file,
 	if (t.from >= bank_naccounts || t.to >= bank_naccounts ||
 	    t.from == t.to || t.amount <= 0)
 		return -EINVAL;
+	/* Indexes from user space: no speculation past the bounds check. */
+	t.from = array_index_nospec(t.from, bank_naccounts);
+	t.to = array_index_nospec(t.to, bank_naccounts);
 	/* The reply is pinned first, as in bank_ioctl_op(). */
 	ret = bank_reply_pin(&reply, ut, sizeof(t));
 	if (ret)
@@ -932,7 +947,7 @@ static long bank_ioctl_transfer(struct file *file,
 	us = bank_delay_in_force();
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
-		ret = bank_transfer_spinlock(&t, us);
+		ret = bank_transfer_spinlock(&t);
 		break;
 	case BANK_LOCK_MUTEX:
 		ret = bank_transfer_mutex(&t, us);
@@ -966,6 +981,7 @@ static long bank_ioctl_get_account(struct bank_account __user *ua)
 		return -EFAULT;
 	if (acct.flags || acct.id >= bank_naccounts)
 		return -EINVAL;
+	acct.id = array_index_nospec(acct.id, bank_naccounts);
 	acct.balance = bank_peek(&bank_accts[acct.id]);
 	if (copy_to_user(ua, &acct, sizeof(acct)))
 		return -EFAULT;
@@ -1280,7 +1296,8 @@ static int bank_mode_set(const char *val, const struct kernel_param *kp)
 		else if (mode != BANK_LOCK_ATOMIC && bank_mode == BANK_LOCK_ATOMIC)
 			WRITE_ONCE(a->balance, atomic64_read(&a->abalance));
 	}
-	WRITE_ONCE(bank_mode, mode);
+	/* The balances before the mode: pairs with bank_peek()'s acquire. */
+	smp_store_release(&bank_mode, mode);
 	bank_note_delay_cap(mode, READ_ONCE(delay_us));
 out_unlock:
 	mutex_unlock(&bank_open_lock);
@@ -1373,7 +1390,7 @@ MODULE_PARM_DESC(lock, "Lock guarding the balance: none, spinlock, mutex or atom
 module_param_cb(lock_order, &bank_order_ops, NULL, 0644);
 MODULE_PARM_DESC(lock_order, "Transfers lock: ordered (lower account first) or naive (may deadlock)");
 module_param_cb(accounts, &bank_accounts_ops, &bank_naccounts, 0444);
-MODULE_PARM_DESC(accounts, "Number of accounts, 1 to 64; account 0 is the balance (default: 4)");
+MODULE_PARM_DESC(accounts, "Number of accounts, 1 to 64 (40 under lockdep); account 0 is the balance");
 module_param(initial_balance, long, 0444);
 MODULE_PARM_DESC(initial_balance, "Balance at load time, >= 0 (default: 200)");
 module_param_cb(delay_us, &bank_delay_ops, &delay_us, 0644);
@@ -1394,9 +1411,10 @@ static int __init bank_init(void)
 		struct bank_acct *a = &bank_accts[i];
 
 		snprintf(a->name, sizeof(a->name), "bank_account%u", i);
+		snprintf(a->spin_name, sizeof(a->spin_name), "bank_account%u_spin", i);
 		spin_lock_init(&a->spinlock);
 		lockdep_set_class_and_name(&a->spinlock, &bank_lock_keys[i][0],
-					   a->name);
+					   a->spin_name);
 		mutex_init(&a->mutex);
 		lockdep_set_class_and_name(&a->mutex, &bank_lock_keys[i][1],
 					   a->name);

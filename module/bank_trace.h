@@ -11,12 +11,14 @@
  *
  * The task, CPU and time of each event are the common fields. Every update
  * is, per task, in this order: bank_update_begin; bank_lock_wait and
- * bank_lock_acquired if its lock was taken; bank_read (the balance it
- * read); in mode atomic a bank_cas_retry for each lost compare-and-swap;
- * bank_write (what it wrote back) unless the update is refused; and
- * bank_update_end (missing only when a signal ends the wait for the mutex:
- * then nothing was read or written). A withdrawal that sleeps for funds
- * adds bank_funds_wait and bank_funds_woken after its refused update.
+ * bank_lock_acquired if its lock was taken (a signal during the mutex wait
+ * leaves bank_lock_acquired out, and nothing is read or written); bank_read
+ * (the balance it read); in mode atomic a bank_cas_retry for each lost
+ * compare-and-swap, and after BANK_CAS_TRIES of them a second bank_read
+ * under the exclusive lock; bank_write (what it wrote back) unless the
+ * update is refused; and bank_update_end with the result. A withdrawal that
+ * sleeps for funds adds bank_funds_wait and bank_funds_woken after its
+ * refused update.
  *
  * bank.c includes this file with CREATE_TRACE_POINTS defined, which makes
  * define_trace.h include it again to turn the definitions into events.
@@ -55,7 +57,8 @@ TRACE_EVENT(bank_update_begin,
  * its CPU; mutex: spinning while the holder runs, asleep otherwise), then
  * has it. The kernel's lock:contention_begin does not fire for a
  * spinlock's first waiter (qspinlock's "pending" path spins without it),
- * so bank says it: there is one bank_lock_wait per "contended" count.
+ * so bank says it: with the spinlock and the mutex, there is one
+ * bank_lock_wait per "contended" count.
  */
 DECLARE_EVENT_CLASS(bank_lock_class,
 		    TP_PROTO(int mode),

@@ -4,7 +4,7 @@
  * kernel synchronization.
  *
  * Every ioctl takes a pointer to the argument named in its definition.
- * Deposit, withdraw, set and batch need a descriptor opened for writing
+ * Deposit, withdraw, set, batch and transfer need a descriptor opened for writing
  * (else EBADF); the getters work on any descriptor. A call that fails changes
  * nothing. Unknown commands fail with ENOTTY.
  *
@@ -103,7 +103,7 @@ struct bank_batch {
 
 /* Accounts, transfers and deadlock: appended, the ABI above unchanged. */
 
-/* Largest value of the module parameter "accounts". */
+/* Largest value of the module parameter "accounts" (40 on a lockdep kernel). */
 #define BANK_ACCOUNTS_MAX	64
 
 /**
@@ -117,7 +117,10 @@ struct bank_batch {
  * EINVAL for an unknown account, @from == @to or @amount <= 0; EAGAIN if
  * @from holds less than @amount (a transfer never sleeps for funds);
  * EOVERFLOW if @to would pass S64_MAX. Account 0 is the balance of the
- * ioctls above.
+ * ioctls above. In mode atomic the two accounts change one after the
+ * other, not together: a transfer that fails with EOVERFLOW has taken
+ * @amount out of @from for a while (and, if @from too is within @amount of
+ * S64_MAX, for good), and others may have seen it missing.
  */
 struct bank_transfer {
 	__u32 from;
