@@ -28,6 +28,8 @@ chmod +x "$root/init"
 {
 	printf 'KBANK_PARAMS=%s\n' "'$params'"
 	printf 'KBANK_REPO=%s\n' "'$(cd "$here/.." && pwd)'"
+	# Which kernel (KERNEL=, as kernel.sh names it): some tests depend on it.
+	printf 'KBANK_KERNEL=%s\n' "'${KERNEL:-stock}'"
 } >"$root/kbank/env"
 
 if [ -n "$moddir" ]; then

@@ -1839,6 +1839,22 @@ static void need_bank_events(void)
 		SKIP("no bank events in %s (kernel without tracepoints?)", TRACEFS);
 }
 
+/*
+ * For the tests that switch events on and off. Each switch patches the
+ * kernel's code live (static calls, int3); under QEMU's emulation, Debian's
+ * 6.12 once took an int3 Oops in __schedule() doing it, in the matrix. So
+ * only the VM of make check switches events (KBANK_KERNEL is set by the
+ * harness); the other kernels check the events and their fields.
+ */
+static void need_event_switching(void)
+{
+	const char *k = getenv("KBANK_KERNEL");
+
+	need_bank_events();
+	if (k && strcmp(k, "stock") && strcmp(k, "6.1"))
+		SKIP("events are switched on and off only in make check's VM, not on %s", k);
+}
+
 /* The reader runs in the host's python3; the guest has none of its own. */
 static void need_reader(void)
 {
@@ -1950,7 +1966,7 @@ TEST_TIMEOUT(trace_reader_invariant_every_mode, 600)
 	unsigned int i, runs = 0;
 	FILE *f;
 
-	need_bank_events();
+	need_event_switching();
 	need_reader();
 	ASSERT_EQ(run("/kbank/guest/banktrace.sh start"), 0);
 	for (i = 0; i < 4; i++) {
@@ -2006,7 +2022,7 @@ TEST_TIMEOUT(trace_timeline_renders, 300)
 	int lines = 0, caption = 0;
 	FILE *f;
 
-	need_bank_events();
+	need_event_switching();
 	need_reader();
 	/* Started first: the reader needs the run's bank_reset. */
 	ASSERT_EQ(run("/kbank/guest/banktrace.sh start"), 0);
@@ -2042,7 +2058,7 @@ TEST_TIMEOUT(trace_cmd_records_and_reports_bank_events, 300)
 	char cmd[PATH_MAX + 256];
 	int try;
 
-	need_bank_events();
+	need_event_switching();
 	if (access("/host/usr/bin/trace-cmd", X_OK) != 0)
 		SKIP("no trace-cmd on the host (scripts/setup.sh installs it)");
 	/* The chroot sees the guest's /dev, so /dev/shm holds the program too. */
