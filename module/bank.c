@@ -73,6 +73,16 @@
 #error "kbank needs a 64-bit kernel"
 #endif
 
+/*
+ * The one thing that differs between the kernels kbank builds on: newer
+ * ones (here Debian's 6.12 and 7.x) have kzalloc_obj(), which takes the
+ * size from what the pointer points to, and their checkpatch asks for it.
+ * Older ones (5.10, 6.1) get the same spelling from this line.
+ */
+#ifndef kzalloc_obj
+#define kzalloc_obj(obj)	kzalloc(sizeof(obj), GFP_KERNEL)
+#endif
+
 /* delay_us: a sleeping delay (mutex, atomic, none) may be this long... */
 #define BANK_DELAY_MAX_US	10000
 /*
@@ -1058,7 +1068,7 @@ static long bank_ioctl_get_accounts(struct bank_accounts __user *uall)
 		return -EFAULT;
 	if (flags)
 		return -EINVAL;
-	all = kzalloc(sizeof(*all), GFP_KERNEL);
+	all = kzalloc_obj(*all);
 	if (!all)
 		return -ENOMEM;
 	all->count = bank_naccounts;
