@@ -14,13 +14,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 # notebook, run in the guest from the host's root over 9p, and the test that
 # replays the README's sessions (tests/readme_session.py). gnuplot-nox: plots.
 # dwarves: pahole, which newer kernels' module builds run. trace-cmd: run in
-# the guest from the host's root, it records bank.ko's trace events.
+# the guest from the host's root, it records bank.ko's trace events, and
+# linux-perf's perf lock contention names bank's mutex waits (the README).
 # mmdebstrap, qemu-utils, e2fsprogs: the matrix's chroots and check-distro's
 # disk image.
 pkgs="qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
 kmod gcc make libc6-dev gcc-multilib sparse linux-source-6.1 flex bison bc
-libelf-dev libssl-dev python3 gnuplot-nox dwarves trace-cmd mmdebstrap
-qemu-utils e2fsprogs"
+libelf-dev libssl-dev python3 gnuplot-nox dwarves trace-cmd linux-perf
+mmdebstrap qemu-utils e2fsprogs"
 # The native path, in the running kernel: its headers, the compiler, sparse
 # and linux-source (checkpatch) for lint, python3 for the notebook, the
 # 32-bit libc for the compat test where the machine is amd64.

@@ -2091,6 +2091,49 @@ TEST_TIMEOUT(trace_cmd_records_and_reports_bank_events, 300)
 	EXPECT_EQ(get_balance(), 105);
 }
 
+/*
+ * perf lock contention (the README shows it) reads the kernel's own
+ * lock:contention_begin/end, and must name bank's code as the waiter. It
+ * can see no more mutex waits than bank counted (a trylock that fails and
+ * then finds the mutex free is contended for bank, no wait for perf).
+ */
+TEST_TIMEOUT(perf_lock_contention_names_bank_mutex_waits, 300)
+{
+	char cmd[2 * PATH_MAX + 256];
+	long perf_waits = -1;
+	struct bank_stats st;
+	FILE *f;
+
+	need_event_switching();
+	if (access("/host/usr/bin/perf", X_OK) != 0)
+		SKIP("no perf on the host (scripts/setup.sh installs linux-perf)");
+	snprintf(cmd, sizeof(cmd), "cp %s /dev/shm/deposit", prog("deposit"));
+	ASSERT_EQ(run(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "cp %s /dev/shm/withdraw", prog("withdraw"));
+	ASSERT_EQ(run(cmd), 0);
+	setup("mutex", 1000);
+	ASSERT_EQ(bank_param_write("delay_us", "100"), 0);
+	EXPECT_EQ(run("chroot /host perf lock record -q -o /dev/shm/perf.data -- /bin/sh -c "
+		      "'/dev/shm/deposit -q -n 200 -s 0 & /dev/shm/withdraw -q -n 200 -s 0 & wait' "
+		      ">/dev/null 2>&1"), 0);
+	st = get_stats();
+	/*
+	 * Rows "contended ... type caller" (perf 6.1 prints them on stderr);
+	 * the callers in bank's code.
+	 */
+	f = popen("chroot /host perf lock contention -i /dev/shm/perf.data --stack-skip 0 -E 1000 "
+		  "2>&1 | awk '$NF ~ /^bank_/ { n += $1 } END { print n + 0 }'", "r");
+	ASSERT_TRUE(f != NULL);
+	EXPECT_EQ(fscanf(f, "%ld", &perf_waits), 1);
+	pclose(f);
+	TH_LOG("bank counted %llu contended, perf lock contention %ld waits in bank_*",
+	       (unsigned long long)st.contended, perf_waits);
+	EXPECT_EQ(st.balance, 1000);
+	EXPECT_TRUE(perf_waits > 0);
+	EXPECT_TRUE(perf_waits <= (long)st.contended);
+	unlink("/dev/shm/perf.data");
+}
+
 /* ---- the debug kernel: KCSAN and KUnit ----------------------------------- */
 
 /* Read the whole kernel log into @buf; return its length. */
