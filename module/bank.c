@@ -386,7 +386,9 @@ out_unlock:
 static int bank_update_atomic(struct bank_acct *a, const struct bank_req *req,
 			      s64 *balance)
 {
+	/* exercise 3: your loop's variables */
 	unsigned int tries;
+	/* end exercise */
 	s64 old, new;
 	int ret;
 

@@ -60,6 +60,15 @@ kmake -s module KDIR="$KDIR" W=1 KCFLAGS=-Werror >"$out/w1.log" 2>&1 &&
 	! grep -q 'warning:' "$out/w1.log"
 result $? "module builds with W=1 -Werror against $KVER" "$out/w1.log"
 
+# The lab's unsolved copy (make exercise) is the first code a student
+# builds: it must build as cleanly as the model.
+rm -rf "$out/exercise"
+"$here/exercise.sh" "$out/exercise" >"$out/exercise.log" 2>&1 &&
+	kmake -s -C build/lint/exercise KDIR="$KDIR" W=1 KCFLAGS=-Werror \
+		>>"$out/exercise.log" 2>&1 &&
+	! grep -q 'warning:' "$out/exercise.log"
+result $? "the lab's unsolved copy builds with W=1 -Werror against $KVER" "$out/exercise.log"
+
 # sparse (C=2), not silent so that its "CHECK module/bank.c" line proves it
 # ran. Two honest skips instead of a pass or a failure:
 #  - headers that cannot run sparse (Debian's 7.3-rc headers lack
