@@ -386,7 +386,7 @@ out_unlock:
 static int bank_update_atomic(struct bank_acct *a, const struct bank_req *req,
 			      s64 *balance)
 {
-	/* exercise 3: your loop's variables */
+	/* exercise 3: what your code below needs declared (C wants it first) */
 	unsigned int tries;
 	/* end exercise */
 	s64 old, new;

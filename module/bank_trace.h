@@ -55,9 +55,10 @@ TRACE_EVENT(bank_update_begin,
 /*
  * The update found its lock taken and waits for it (spinlock: spinning on
  * its CPU; mutex: spinning while the holder runs, asleep otherwise), then
- * has it. The kernel's lock:contention_begin does not fire for a
- * spinlock's first waiter (qspinlock's "pending" path spins without it),
- * so bank says it: with the spinlock and the mutex, there is one
+ * has it. The kernel's lock:contention_begin misses spinlock waits: in a
+ * VM without paravirtual spinlocks, virt_spin_lock() spins without it, and
+ * on bare metal so does a lone waiter in qspinlock's "pending" path. So
+ * bank says it: with the spinlock and the mutex, there is one
  * bank_lock_wait per "contended" count.
  */
 DECLARE_EVENT_CLASS(bank_lock_class,

@@ -64,7 +64,7 @@ result $? "module builds with W=1 -Werror against $KVER" "$out/w1.log"
 # builds: it must build as cleanly as the model.
 rm -rf "$out/exercise"
 "$here/exercise.sh" "$out/exercise" >"$out/exercise.log" 2>&1 &&
-	kmake -s -C build/lint/exercise KDIR="$KDIR" W=1 KCFLAGS=-Werror \
+	kmake -s -C "$out/exercise" KDIR="$KDIR" W=1 KCFLAGS=-Werror \
 		>>"$out/exercise.log" 2>&1 &&
 	! grep -q 'warning:' "$out/exercise.log"
 result $? "the lab's unsolved copy builds with W=1 -Werror against $KVER" "$out/exercise.log"
