@@ -58,7 +58,7 @@ for suite in $suites; do
 			-fsdev local,id=kb,path="$src",security_model=none,readonly=on \
 			-device virtio-9p-pci,fsdev=kb,mount_tag=kbank \
 			-serial file:"$dir/console.log" -serial stdio </dev/null 2>"$dir/qemu.err" |
-			sed -u 's/\r$//' | tee "$dir/results.log" | grep -E '^(ok|not ok|#)' | tee -a "$log"
+			sed -u 's/\r$//' | tee "$dir/results.log" | grep --line-buffered -E '^(ok|not ok|#)' | tee -a "$log"
 		rm -f "$dir/overlay.qcow2"
 		# A panic while the system boots, before any step ran and so before
 		# bank.ko was ever loaded (the Oops says "Not tainted"), is Debian's
