@@ -20,20 +20,21 @@
  * Locking, in the order locks nest:
  *   kernel_param_lock (taken by the kernel around a parameter write)
  *     bank_open_lock     open/release against a change of lock mode
- *       bank_atomic_rwsem (mode atomic), or
- *       account i's mutex or spinlock, then account j's, i < j (lock_order
- *       "naive" breaks this rule on purpose: the deadlock lesson)
- * bank_wq's own lock (wake_up, wait_event) and the mm's locks (pinning the
- * reply) are never taken under a bank lock.
+ *       bank_spin_slots  (mode spinlock: at most two tasks at the spinlocks)
+ *         bank_atomic_rwsem (mode atomic), or
+ *         account i's mutex or spinlock, then account j's, i < j (lock_order
+ *         "naive" breaks this rule on purpose: the deadlock lesson)
+ * bank_wq's own lock (wake_up, wait_event) is never taken under a bank lock,
+ * and no user memory is touched under one: copies are made before the
+ * locks and after them.
  *
  * Every wait is bounded or ends on a signal: a spinlock holder busy-waits
- * at most BANK_SPIN_DELAY_MAX_US, and only on account 0; the mutex and the
- * wait for funds give up on any signal, the rwsem on a fatal one (kill -9),
- * with nothing changed; an update's compare-and-swap retries at most
- * BANK_CAS_TRIES times before it excludes the others. One exception: a
- * transfer in mode atomic, once its money is in flight, retries its second
- * compare-and-swap until it lands, yielding the CPU every BANK_CAS_TRIES
- * tries and holding bank_atomic_rwsem shared across its delay.
+ * at most BANK_SPIN_DELAY_MAX_US, and only on account 0, and at most one
+ * task spins at a time; the mutex and the wait for funds give up on any
+ * signal, the rwsem and the spinlock queue on a fatal one (kill -9), with
+ * nothing changed; an update's compare-and-swap retries at most
+ * BANK_CAS_TRIES times before it excludes the others, and so does a
+ * transfer's once its money is in flight.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -42,16 +43,16 @@
 #include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/fs.h>
-#include <linux/highmem.h>
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/nospec.h>
 #include <linux/rwsem.h>
+#include <linux/semaphore.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -75,12 +76,12 @@
 
 /*
  * The one thing that differs between the kernels kbank builds on: newer
- * ones (here Debian's 6.12 and 7.x) have kzalloc_obj(), which takes the
- * size from what the pointer points to, and their checkpatch asks for it.
- * Older ones (5.10, 6.1) get the same spelling from this line.
+ * ones (here Debian's 7.x) have kzalloc_obj(), which takes the size from
+ * what the pointer points to, and their checkpatch asks for it. Older
+ * ones (5.10 to 6.12) get it from this line, with the same two arguments.
  */
 #ifndef kzalloc_obj
-#define kzalloc_obj(obj)	kzalloc(sizeof(obj), GFP_KERNEL)
+#define kzalloc_obj(obj, gfp)	kzalloc(sizeof(obj), gfp)
 #endif
 
 /* delay_us: a sleeping delay (mutex, atomic, none) may be this long... */
@@ -98,6 +99,15 @@
  * can only lose this many times to a flood of other updates, never forever.
  */
 #define BANK_CAS_TRIES		16
+
+/*
+ * The most accounts there can be. A statement holds every account's lock
+ * at once, and lockdep tracks at most MAX_LOCK_DEPTH (48) held locks per
+ * task: 40, on every kernel, so that a debug kernel and a production one
+ * accept the same parameters. The ABI's struct has room for more.
+ */
+#define BANK_ACCOUNTS_LIMIT	40
+static_assert(BANK_ACCOUNTS_LIMIT <= BANK_ACCOUNTS_MAX);
 
 /*
  * The lock mode in force, BANK_LOCK_*. Written only by bank_mode_set(),
@@ -159,10 +169,10 @@ struct bank_acct {
  * Every account there can be; the first bank_naccounts are in use. Account
  * 0 is "the balance" of the deposit, withdraw, set and stats ioctls.
  */
-static struct bank_acct bank_accts[BANK_ACCOUNTS_MAX];
+static struct bank_acct bank_accts[BANK_ACCOUNTS_LIMIT];
 
 /* Lockdep's lock classes: one per account and kind of lock. */
-static struct lock_class_key bank_lock_keys[BANK_ACCOUNTS_MAX][2];
+static struct lock_class_key bank_lock_keys[BANK_ACCOUNTS_LIMIT][2];
 
 /* The module parameter "accounts": how many are in use. Set at load only. */
 static unsigned int bank_naccounts = 4;
@@ -196,6 +206,18 @@ static struct {
 	atomic64_t contended;
 	atomic64_t waits;
 } bank_stats;
+
+/*
+ * Mode spinlock: who may be at a bank spinlock. A task waiting for a
+ * spinlock spins with preemption off, and account 0's holder may
+ * busy-wait up to BANK_SPIN_DELAY_MAX_US: with k tasks waiting on k CPUs,
+ * the last in line would spin k times that. So at most two tasks are ever
+ * at the spinlocks, one holding and one spinning; the others sleep here,
+ * killable, in the order they came (see bank_spin_enter()). Then a
+ * spinner waits for one holder's section at most, however many tasks
+ * and CPUs there are.
+ */
+static struct semaphore bank_spin_slots;
 
 /* Withdrawers waiting for funds; woken by deposits and by a reset. */
 static DECLARE_WAIT_QUEUE_HEAD(bank_wq);
@@ -373,9 +395,12 @@ out_unlock:
  * Mode atomic: compute the new balance from a snapshot, then install it only
  * if the balance still equals the snapshot. If another CPU got in between,
  * atomic64_try_cmpxchg() fails, refreshes the snapshot and we compute again:
- * an update is never lost, and an overdraft is refused on the value that is
- * actually replaced. A plain atomic64_add() could not refuse an overflow, so
- * deposits take the same loop.
+ * an update is never lost. A refusal (overdraft, overflow) is decided the
+ * same way: it installs the snapshot itself, which succeeds only if the
+ * balance still is the snapshot, so a withdrawal is refused on the value
+ * that is really there, not on one read before the delay. A plain
+ * atomic64_add() could not refuse an overflow, so deposits take the same
+ * loop.
  *
  * The delay comes once, before the loop: a retry is O(1) (bank_apply()),
  * so its window is a few instructions wide. A caller that loses
@@ -404,8 +429,10 @@ static int bank_update_atomic(struct bank_acct *a, const struct bank_req *req,
 
 		ret = bank_apply(old, &req->change, &new);
 		if (ret)
-			goto out_unlock_shared;
+			new = old;	/* refuse, if old is still the balance */
 		if (atomic64_try_cmpxchg(&a->abalance, &old, new)) {
+			if (ret)
+				goto out_unlock_shared;
 			trace_bank_write(old, new, new - old, BANK_LOCK_ATOMIC);
 			goto out_account_shared;
 		}
@@ -439,6 +466,17 @@ out_unlock_shared:
 	/* end exercise */
 }
 
+/* Mode spinlock: a place at the spinlocks (bank_spin_slots), or -EINTR. */
+static int bank_spin_enter(void)
+{
+	return down_killable(&bank_spin_slots) ? -EINTR : 0;
+}
+
+static void bank_spin_leave(void)
+{
+	up(&bank_spin_slots);
+}
+
 /* Apply @req to account 0 under the lock of the mode in force. */
 static int bank_update(const struct bank_req *req, s64 *balance)
 {
@@ -448,7 +486,11 @@ static int bank_update(const struct bank_req *req, s64 *balance)
 	trace_bank_update_begin(req->change.net, bank_mode);
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
+		ret = bank_spin_enter();
+		if (ret)
+			break;
 		ret = bank_update_spinlock(a, req, balance);
+		bank_spin_leave();
 		break;
 	case BANK_LOCK_MUTEX:
 		ret = bank_update_mutex(a, req, balance);
@@ -491,9 +533,12 @@ static int bank_call_locked(void (*fn)(void *arg), void *arg)
 {
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
+		if (bank_spin_enter())
+			return -ERESTARTSYS;
 		spin_lock(&bank0->spinlock);
 		fn(arg);
 		spin_unlock(&bank0->spinlock);
+		bank_spin_leave();
 		break;
 	case BANK_LOCK_MUTEX:
 		if (mutex_lock_interruptible(&bank0->mutex))
@@ -565,69 +610,6 @@ static int bank_snapshot(struct bank_stats *st)
 	return bank_call_locked(bank_snapshot_fn, st);
 }
 
-/**
- * struct bank_reply - the caller's struct, pinned so that the reply cannot fail
- * @uaddr:  where the struct is in the caller's memory
- * @size:   its size
- * @pages:  the page or two pages it lies on, pinned
- * @npages: how many are pinned
- *
- * "EFAULT: nothing was changed" needs the reply to be written before the
- * change, which is impossible (the balance after is not known yet), or a
- * write after the change that cannot fail. copy_to_user() can fail: another
- * thread may unmap the struct, another process truncate the file behind it,
- * while the call waits for a lock or for funds. So the pages are pinned
- * before anything changes (pin_user_pages_fast() with FOLL_WRITE: that is
- * also the check that they are writable) and the reply is written through
- * the kernel's own mapping of them, which stays valid whatever happens to
- * the caller's.
- */
-struct bank_reply {
-	void __user *uaddr;
-	size_t size;
-	struct page *pages[2];
-	int npages;
-};
-
-static void bank_reply_unpin(struct bank_reply *r)
-{
-	unpin_user_pages_dirty_lock(r->pages, r->npages, true);
-	r->npages = 0;
-}
-
-/* Pin the @size bytes at @uaddr: 0, or -EFAULT if they are not writable. */
-static int bank_reply_pin(struct bank_reply *r, void __user *uaddr,
-			  size_t size)
-{
-	unsigned long first = (unsigned long)uaddr & PAGE_MASK;
-	unsigned long last = ((unsigned long)uaddr + size - 1) & PAGE_MASK;
-	int want = first == last ? 1 : 2;
-	int got;
-
-	r->uaddr = uaddr;
-	r->size = size;
-	r->npages = 0;
-	got = pin_user_pages_fast(first, want, FOLL_WRITE, r->pages);
-	if (got > 0)
-		r->npages = got;
-	if (got == want)
-		return 0;
-	bank_reply_unpin(r);
-	return -EFAULT;
-}
-
-/* Write the reply @src into the pinned struct and unpin it: cannot fail. */
-static void bank_reply_write(struct bank_reply *r, const void *src)
-{
-	size_t off = offset_in_page(r->uaddr);
-	size_t head = min_t(size_t, r->size, PAGE_SIZE - off);
-
-	memcpy_to_page(r->pages[0], off, src, head);
-	if (head < r->size)
-		memcpy_to_page(r->pages[1], 0, src + head, r->size - head);
-	bank_reply_unpin(r);
-}
-
 /* exercise 4: a withdrawal short of funds sleeps until it may succeed; a signal ends the wait */
 /*
  * Wait until the balance may cover @need: 0 (then try again), or
@@ -650,14 +632,13 @@ static int bank_wait_for_funds(s64 need)
 
 /*
  * Deposit or withdraw; a withdrawal sleeps for funds unless the descriptor
- * is non-blocking. The reply goes into the caller's struct bank_op, pinned
- * first (struct bank_reply): once the balance has changed, the call
- * succeeds, whatever the caller did to its struct meanwhile.
+ * is non-blocking. The reply is written after the change, as the kernel's
+ * own calls do (read(2), accept(2)): if the caller's struct is no longer
+ * writable by then, the call says EFAULT, and the change stands.
  */
 static long bank_ioctl_op(struct file *file, struct bank_op __user *uop,
 			  bool withdraw)
 {
-	struct bank_reply reply;
 	struct bank_req req;
 	struct bank_op op;
 	s64 entry;
@@ -673,9 +654,6 @@ static long bank_ioctl_op(struct file *file, struct bank_op __user *uop,
 	ret = bank_req_init(&req, &entry, 1);
 	if (ret)
 		return ret;
-	ret = bank_reply_pin(&reply, uop, sizeof(op));
-	if (ret)
-		return ret;
 
 	/* exercise 4: short of funds, wait (unless O_NONBLOCK) and never overdraw */
 	for (;;) {
@@ -688,19 +666,15 @@ static long bank_ioctl_op(struct file *file, struct bank_op __user *uop,
 			break;
 	}
 	/* end exercise */
-	if (ret) {
-		bank_reply_unpin(&reply);
+	if (ret)
 		return ret;
-	}
-	bank_reply_write(&reply, &op);
-	return 0;
+	return put_user(op.balance, &uop->balance);
 }
 
-/* A batch never sleeps for funds; the reply is pinned as in bank_ioctl_op(). */
+/* A batch never sleeps for funds; the reply as in bank_ioctl_op(). */
 static long bank_ioctl_batch(struct file *file,
 			     struct bank_batch __user *ubatch)
 {
-	struct bank_reply reply;
 	struct bank_batch batch;
 	struct bank_req req;
 	s64 *amounts;
@@ -721,21 +695,12 @@ static long bank_ioctl_batch(struct file *file,
 	if (IS_ERR(amounts))
 		return PTR_ERR(amounts);
 	ret = bank_req_init(&req, amounts, batch.count);
-	if (ret)
-		goto out_free;
-	ret = bank_reply_pin(&reply, ubatch, sizeof(batch));
-	if (ret)
-		goto out_free;
-
-	ret = bank_update(&req, &batch.balance);
-	if (ret) {
-		bank_reply_unpin(&reply);
-		goto out_free;
-	}
-	bank_reply_write(&reply, &batch);
-out_free:
+	if (!ret)
+		ret = bank_update(&req, &batch.balance);
 	kvfree(amounts);
-	return ret;
+	if (ret)
+		return ret;
+	return put_user(batch.balance, &ubatch->balance);
 }
 
 /* The two accounts of a transfer, in the order their locks are taken. */
@@ -854,16 +819,16 @@ static noinline int bank_transfer_none(struct bank_transfer *t,
 }
 
 /*
- * One compare-and-swap step of a transfer: add @amount (< 0: take) to @a.
- * bank_atomic_rwsem is held shared. Retries yield the CPU; a fatal signal
- * ends the loop only when @killable (before anything of the transfer was
- * done).
+ * One compare-and-swap step of a transfer: add @amount (< 0: take) to @a,
+ * with bank_atomic_rwsem held shared. At most @tries tries: -EBUSY when
+ * every one lost to another update. Otherwise 0, or bank_apply()'s
+ * refusal, decided on the value that was really there (see
+ * bank_update_atomic()).
  */
 static int bank_cas_step(struct bank_acct *a, s64 amount, s64 *balance,
-			 bool killable)
+			 unsigned int tries)
 {
 	struct bank_change c;
-	unsigned int tries = 0;
 	s64 old, new;
 	int ret;
 
@@ -871,21 +836,39 @@ static int bank_cas_step(struct bank_acct *a, s64 amount, s64 *balance,
 	if (ret)
 		return ret;
 	old = atomic64_read(&a->abalance);
-	for (;;) {
+	while (tries--) {
 		ret = bank_apply(old, &c, &new);
 		if (ret)
+			new = old;
+		if (atomic64_try_cmpxchg(&a->abalance, &old, new)) {
+			*balance = new;
 			return ret;
-		if (atomic64_try_cmpxchg(&a->abalance, &old, new))
-			break;
-		if (++tries % BANK_CAS_TRIES)
-			continue;
-		if (killable && fatal_signal_pending(current))
-			return -EINTR;
-		cond_resched();
-		old = atomic64_read(&a->abalance);
+		}
 	}
-	*balance = new;
-	return 0;
+	return -EBUSY;
+}
+
+/*
+ * A step that must land: the money is in flight (the transfer's second
+ * step, or the undo of its first). After BANK_CAS_TRIES lost tries, take
+ * bank_atomic_rwsem exclusively for one try that cannot lose, then hold it
+ * shared again (downgrade_write()), as the caller expects. Bounded: the
+ * wait for exclusion lasts as long as the updates and transfers already
+ * inside, each bounded. Not killable: a transfer stopped here would lose
+ * its money.
+ */
+static int bank_cas_land(struct bank_acct *a, s64 amount, s64 *balance)
+{
+	int ret;
+
+	ret = bank_cas_step(a, amount, balance, BANK_CAS_TRIES);
+	if (ret != -EBUSY)
+		return ret;
+	up_read(&bank_atomic_rwsem);
+	down_write(&bank_atomic_rwsem);
+	ret = bank_cas_step(a, amount, balance, 1);
+	downgrade_write(&bank_atomic_rwsem);
+	return ret;
 }
 
 /*
@@ -894,39 +877,55 @@ static int bank_cas_step(struct bank_acct *a, s64 amount, s64 *balance,
  * the money is in neither account, and BANK_IOC_GET_ACCOUNTS, which has no
  * lock to take in this mode, sees it missing. That is this mode's lesson.
  *
+ * The first step may be retried for as long as other updates win, and a
+ * fatal signal ends it with nothing done. Once the money is in flight,
+ * the second step must land: bank_cas_land() bounds it.
+ *
  * If the second step fails (EOVERFLOW), the first is undone by a third
  * compare-and-swap. That undo could itself overflow only if the first
  * account too were within @amount of S64_MAX: then the money stays where
  * the two words allow it and the call reports EOVERFLOW. Making a failed
  * pair of updates vanish without a trace needs a lock over both: the
  * spinlock and mutex modes.
+ *
+ * @undone: set when account 0 got its money back, so that the caller wakes
+ * withdrawers, after the rwsem is released (bank_wq's lock is never taken
+ * under a bank lock).
  */
-static int bank_transfer_atomic(struct bank_transfer *t, unsigned int us)
+static int bank_transfer_atomic(struct bank_transfer *t, unsigned int us,
+				bool *undone)
 {
 	struct bank_acct *from = &bank_accts[t->from];
 	struct bank_acct *to = &bank_accts[t->to];
-	s64 undone;
+	s64 back;
 	int ret;
 
 	if (down_read_killable(&bank_atomic_rwsem))
 		return -EINTR;
-	ret = bank_cas_step(from, -t->amount, &t->from_balance, true);
+	do {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto out_unlock;
+		}
+		ret = bank_cas_step(from, -t->amount, &t->from_balance,
+				    BANK_CAS_TRIES);
+		if (ret == -EBUSY)
+			cond_resched();
+	} while (ret == -EBUSY);
 	if (ret)
 		goto out_unlock;
 	if (t->from == 0)
 		atomic64_sub(t->amount, &bank_stats.expected);
 	bank_delay(us, true);		/* the money is in flight */
-	ret = bank_cas_step(to, t->amount, &t->to_balance, false);
+	ret = bank_cas_land(to, t->amount, &t->to_balance);
 	if (!ret) {
 		if (t->to == 0)
 			atomic64_add(t->amount, &bank_stats.expected);
 		goto out_unlock;
 	}
-	if (!bank_cas_step(from, t->amount, &undone, false) && t->from == 0) {
+	if (!bank_cas_land(from, t->amount, &back) && t->from == 0) {
 		atomic64_add(t->amount, &bank_stats.expected);
-		/* Account 0 has its money back: a withdrawal may go through. */
-		if (wq_has_sleeper(&bank_wq))
-			wake_up_interruptible_all(&bank_wq);
+		*undone = true;
 	}
 out_unlock:
 	up_read(&bank_atomic_rwsem);
@@ -936,8 +935,8 @@ out_unlock:
 static long bank_ioctl_transfer(struct file *file,
 				struct bank_transfer __user *ut)
 {
-	struct bank_reply reply;
 	struct bank_transfer t;
+	bool undone = false;
 	unsigned int us;
 	int ret;
 
@@ -951,36 +950,39 @@ static long bank_ioctl_transfer(struct file *file,
 	/* Indexes from user space: no speculation past the bounds check. */
 	t.from = array_index_nospec(t.from, bank_naccounts);
 	t.to = array_index_nospec(t.to, bank_naccounts);
-	/* The reply is pinned first, as in bank_ioctl_op(). */
-	ret = bank_reply_pin(&reply, ut, sizeof(t));
-	if (ret)
-		return ret;
 
 	us = bank_delay_in_force();
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
+		ret = bank_spin_enter();
+		if (ret)
+			break;
 		ret = bank_transfer_spinlock(&t);
+		bank_spin_leave();
 		break;
 	case BANK_LOCK_MUTEX:
 		ret = bank_transfer_mutex(&t, us);
 		break;
 	case BANK_LOCK_ATOMIC:
-		ret = bank_transfer_atomic(&t, us);
+		ret = bank_transfer_atomic(&t, us, &undone);
 		break;
 	default:
 		ret = bank_transfer_none(&t, us);
 		break;
 	}
-	if (ret) {
-		bank_reply_unpin(&reply);
+	/* Account 0 has its money back: a withdrawal may go through. */
+	if (undone && wq_has_sleeper(&bank_wq))
+		wake_up_interruptible_all(&bank_wq);
+	if (ret)
 		return ret;
-	}
 	trace_bank_transfer(t.from, t.to, t.amount, t.from_balance,
 			    t.to_balance, bank_mode);
 	/* Money came into account 0: a withdrawal may go through now. */
 	if (t.to == 0 && wq_has_sleeper(&bank_wq))
 		wake_up_interruptible_all(&bank_wq);
-	bank_reply_write(&reply, &t);
+	/* The reply as in bank_ioctl_op(): EFAULT now, and the move stands. */
+	if (copy_to_user(ut, &t, sizeof(t)))
+		return -EFAULT;
 	return 0;
 }
 
@@ -1011,53 +1013,87 @@ static void bank_accounts_read(struct bank_accounts *all)
 }
 
 /*
- * Mode spinlock: account @i's lock, then those after it, one level of
- * recursion per account (at most BANK_ACCOUNTS_MAX), so that each lock and
- * its unlock stand together, where sparse can check them.
+ * Mode spinlock: every account's lock, in account order, the order that
+ * transfers use (bank_lock_order()), so that a statement and a transfer
+ * never wait for each other in a cycle. sparse counts a lock per
+ * expression and cannot follow a loop: it is told once, for them all.
  */
-static void bank_accounts_read_spin(struct bank_accounts *all, unsigned int i)
+static void bank_spin_lock_all(void)
+	__acquires(bank_accts)
 {
-	if (i == bank_naccounts) {
-		bank_accounts_read(all);
-		return;
+	unsigned int i;
+
+	for (i = 0; i < bank_naccounts; i++) {
+		spin_lock(&bank_accts[i].spinlock);
+		__release(&bank_accts[i].spinlock);	/* sparse: see above */
 	}
-	spin_lock(&bank_accts[i].spinlock);
-	bank_accounts_read_spin(all, i + 1);
-	spin_unlock(&bank_accts[i].spinlock);
+	__acquire(bank_accts);
+}
+
+static void bank_spin_unlock_all(void)
+	__releases(bank_accts)
+{
+	unsigned int i = bank_naccounts;
+
+	while (i-- > 0) {
+		__acquire(&bank_accts[i].spinlock);	/* sparse: see above */
+		spin_unlock(&bank_accts[i].spinlock);
+	}
+	__release(bank_accts);
+}
+
+/* Mode mutex: the same order; 0, or -ERESTARTSYS with no mutex held. */
+static int bank_mutex_lock_all(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < bank_naccounts; i++) {
+		if (mutex_lock_interruptible(&bank_accts[i].mutex))
+			goto out_unlock_taken;
+	}
+	return 0;
+
+out_unlock_taken:
+	while (i-- > 0)
+		mutex_unlock(&bank_accts[i].mutex);
+	return -ERESTARTSYS;
+}
+
+static void bank_mutex_unlock_all(void)
+{
+	unsigned int i = bank_naccounts;
+
+	while (i-- > 0)
+		mutex_unlock(&bank_accts[i].mutex);
 }
 
 /*
- * Every account at one instant: with the spinlock or the mutex, every
- * account's lock, in account order (the order transfers use, so no
- * deadlock), then the reads, then the unlocks. Mode atomic has no lock per
+ * Every account at one instant: with the spinlock or the mutex, all the
+ * locks, then the reads, then the unlocks. Mode atomic has no lock per
  * account: the reads come one by one (see bank_transfer_atomic()).
  */
 static int bank_accounts_snapshot(struct bank_accounts *all)
 {
-	unsigned int i, n = bank_naccounts;
-	int ret = 0;
-
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
-		bank_accounts_read_spin(all, 0);
+		if (bank_spin_enter())
+			return -ERESTARTSYS;
+		bank_spin_lock_all();
+		bank_accounts_read(all);
+		bank_spin_unlock_all();
+		bank_spin_leave();
 		break;
 	case BANK_LOCK_MUTEX:
-		for (i = 0; i < n; i++) {
-			if (mutex_lock_interruptible(&bank_accts[i].mutex)) {
-				ret = -ERESTARTSYS;
-				break;
-			}
-		}
-		if (!ret)
-			bank_accounts_read(all);
-		while (i-- > 0)
-			mutex_unlock(&bank_accts[i].mutex);
+		if (bank_mutex_lock_all())
+			return -ERESTARTSYS;
+		bank_accounts_read(all);
+		bank_mutex_unlock_all();
 		break;
 	default:
 		bank_accounts_read(all);
 		break;
 	}
-	return ret;
+	return 0;
 }
 
 static long bank_ioctl_get_accounts(struct bank_accounts __user *uall)
@@ -1070,7 +1106,7 @@ static long bank_ioctl_get_accounts(struct bank_accounts __user *uall)
 		return -EFAULT;
 	if (flags)
 		return -EINVAL;
-	all = kzalloc_obj(*all);
+	all = kzalloc_obj(*all, GFP_KERNEL);
 	if (!all)
 		return -ENOMEM;
 	all->count = bank_naccounts;
@@ -1081,15 +1117,10 @@ static long bank_ioctl_get_accounts(struct bank_accounts __user *uall)
 	return ret;
 }
 
+/* The balance alone: a lockless look, which never stalls an update. */
 static long bank_ioctl_get_balance(s64 __user *ubalance)
 {
-	struct bank_stats st;
-	int ret;
-
-	ret = bank_snapshot(&st);
-	if (ret)
-		return ret;
-	return put_user(st.balance, ubalance);
+	return put_user(bank_peek(bank0), ubalance);
 }
 
 static long bank_ioctl_set_balance(struct file *file, s64 __user *ubalance)
@@ -1146,23 +1177,26 @@ static long bank_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 }
 
-/* `cat /dev/bank`: the balance as one decimal line. */
-static ssize_t bank_read(struct file *file, char __user *buf, size_t count,
-			 loff_t *ppos)
+/*
+ * `cat /dev/bank`: the balance as one decimal line, a lockless look. A
+ * seq_file makes the line once per open and serves every read() of it
+ * from there, so reading it in small pieces never mixes two balances.
+ */
+static int bank_show(struct seq_file *m, void *v)
 {
-	struct bank_stats st;
-	char line[24];
-	int len, ret;
-
-	ret = bank_snapshot(&st);
-	if (ret)
-		return ret;
-	len = scnprintf(line, sizeof(line), "%lld\n", st.balance);
-	return simple_read_from_buffer(buf, count, ppos, line, len);
+	seq_printf(m, "%lld\n", bank_peek(bank0));
+	return 0;
 }
 
 static int bank_open(struct inode *inode, struct file *file)
 {
+	int ret;
+
+	/* misc_open() left the miscdevice here; seq_open() wants it empty. */
+	file->private_data = NULL;
+	ret = single_open(file, bank_show, NULL);
+	if (ret)
+		return ret;
 	/* exercise 5: a change of lock mode must know that this descriptor is open */
 	mutex_lock(&bank_open_lock);
 	bank_open_count++;
@@ -1178,14 +1212,14 @@ static int bank_release(struct inode *inode, struct file *file)
 	bank_open_count--;
 	mutex_unlock(&bank_open_lock);
 	/* end exercise */
-	return 0;
+	return single_release(inode, file);
 }
 
 static const struct file_operations bank_fops = {
 	.owner		= THIS_MODULE,
 	.open		= bank_open,
 	.release	= bank_release,
-	.read		= bank_read,
+	.read		= seq_read,
 	.unlocked_ioctl	= bank_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };
@@ -1205,43 +1239,39 @@ static ssize_t balance_show(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_RO(balance);
 
 /* The counters: one show function, told by its attribute which to read. */
-struct bank_stat_attr {
-	struct device_attribute attr;
-	atomic64_t *value;
-};
-
 static ssize_t bank_stat_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
 {
-	struct bank_stat_attr *sa = container_of(attr, struct bank_stat_attr,
-						 attr);
+	struct dev_ext_attribute *ea = container_of(attr,
+						    struct dev_ext_attribute,
+						    attr);
 
-	return sysfs_emit(buf, "%lld\n", (long long)atomic64_read(sa->value));
+	return sysfs_emit(buf, "%lld\n", (long long)atomic64_read(ea->var));
 }
 
-static struct bank_stat_attr bank_attr_expected = {
+static struct dev_ext_attribute bank_attr_expected = {
 	.attr	= __ATTR(expected, 0444, bank_stat_show, NULL),
-	.value	= &bank_stats.expected,
+	.var	= &bank_stats.expected,
 };
 
-static struct bank_stat_attr bank_attr_deposits = {
+static struct dev_ext_attribute bank_attr_deposits = {
 	.attr	= __ATTR(deposits, 0444, bank_stat_show, NULL),
-	.value	= &bank_stats.deposits,
+	.var	= &bank_stats.deposits,
 };
 
-static struct bank_stat_attr bank_attr_withdrawals = {
+static struct dev_ext_attribute bank_attr_withdrawals = {
 	.attr	= __ATTR(withdrawals, 0444, bank_stat_show, NULL),
-	.value	= &bank_stats.withdrawals,
+	.var	= &bank_stats.withdrawals,
 };
 
-static struct bank_stat_attr bank_attr_contended = {
+static struct dev_ext_attribute bank_attr_contended = {
 	.attr	= __ATTR(contended, 0444, bank_stat_show, NULL),
-	.value	= &bank_stats.contended,
+	.var	= &bank_stats.contended,
 };
 
-static struct bank_stat_attr bank_attr_waits = {
+static struct dev_ext_attribute bank_attr_waits = {
 	.attr	= __ATTR(waits, 0444, bank_stat_show, NULL),
-	.value	= &bank_stats.waits,
+	.var	= &bank_stats.waits,
 };
 
 static struct attribute *bank_attrs[] = {
@@ -1300,7 +1330,7 @@ static int bank_mode_set(const char *val, const struct kernel_param *kp)
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	for (i = 0; i < BANK_ACCOUNTS_MAX; i++) {
+	for (i = 0; i < BANK_ACCOUNTS_LIMIT; i++) {
 		struct bank_acct *a = &bank_accts[i];
 
 		if (mode == BANK_LOCK_ATOMIC && bank_mode != BANK_LOCK_ATOMIC)
@@ -1318,8 +1348,7 @@ out_unlock:
 
 static int bank_mode_get(char *buf, const struct kernel_param *kp)
 {
-	return scnprintf(buf, PAGE_SIZE, "%s\n",
-			 bank_lock_names[READ_ONCE(bank_mode)]);
+	return sysfs_emit(buf, "%s\n", bank_lock_names[READ_ONCE(bank_mode)]);
 }
 
 static const struct kernel_param_ops bank_mode_ops = {
@@ -1353,8 +1382,7 @@ static int bank_order_set(const char *val, const struct kernel_param *kp)
 
 static int bank_order_get(char *buf, const struct kernel_param *kp)
 {
-	return scnprintf(buf, PAGE_SIZE, "%s\n",
-			 bank_order_names[READ_ONCE(bank_order)]);
+	return sysfs_emit(buf, "%s\n", bank_order_names[READ_ONCE(bank_order)]);
 }
 
 static const struct kernel_param_ops bank_order_ops = {
@@ -1362,19 +1390,10 @@ static const struct kernel_param_ops bank_order_ops = {
 	.get	= bank_order_get,
 };
 
-/*
- * "accounts": 1 to BANK_ACCOUNTS_MAX. A snapshot holds every account's lock
- * at once, and lockdep tracks at most MAX_LOCK_DEPTH (48) held locks per
- * task: a lockdep kernel takes at most 40.
- */
-#define BANK_LOCKDEP_ACCOUNTS_MAX	40
-
+/* "accounts": 1 to BANK_ACCOUNTS_LIMIT, at load only. */
 static int bank_accounts_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned int max = IS_ENABLED(CONFIG_LOCKDEP) ?
-			   BANK_LOCKDEP_ACCOUNTS_MAX : BANK_ACCOUNTS_MAX;
-
-	return param_set_uint_minmax(val, kp, 1, max);
+	return param_set_uint_minmax(val, kp, 1, BANK_ACCOUNTS_LIMIT);
 }
 
 static const struct kernel_param_ops bank_accounts_ops = {
@@ -1402,7 +1421,8 @@ MODULE_PARM_DESC(lock, "Lock guarding the balance: none, spinlock, mutex or atom
 module_param_cb(lock_order, &bank_order_ops, NULL, 0644);
 MODULE_PARM_DESC(lock_order, "Transfers lock: ordered (lower account first) or naive (may deadlock)");
 module_param_cb(accounts, &bank_accounts_ops, &bank_naccounts, 0444);
-MODULE_PARM_DESC(accounts, "Number of accounts, 1 to 64 (40 under lockdep); account 0 is the balance");
+MODULE_PARM_DESC(accounts, "Number of accounts, 1 to " __stringify(BANK_ACCOUNTS_LIMIT)
+		 "; account 0 is the balance");
 module_param(initial_balance, long, 0444);
 MODULE_PARM_DESC(initial_balance, "Balance at load time, >= 0 (default: 200)");
 module_param_cb(delay_us, &bank_delay_ops, &delay_us, 0644);
@@ -1415,11 +1435,12 @@ static int __init bank_init(void)
 	unsigned int i;
 	int ret;
 
+	sema_init(&bank_spin_slots, 2);
 	if (initial_balance < 0) {
 		pr_err("initial_balance=%ld: must be >= 0\n", initial_balance);
 		return -EINVAL;
 	}
-	for (i = 0; i < BANK_ACCOUNTS_MAX; i++) {
+	for (i = 0; i < BANK_ACCOUNTS_LIMIT; i++) {
 		struct bank_acct *a = &bank_accts[i];
 
 		snprintf(a->name, sizeof(a->name), "bank_account%u", i);

@@ -1,8 +1,9 @@
 #!/bin/sh
 # make check (KERNEL=debug: make check-debug): set up the machine, lint, the
 # ABI of the Python port, the trace reader against recorded and doctored
-# traces, the whole suite in the running kernel or in the VM (lib.sh's
-# run_path: native where modules load, else QEMU), then the README's
+# traces, the docs' code excerpts against the source, the whole suite in
+# the running kernel or in the VM (lib.sh's run_path: native where modules
+# load, else QEMU; then a 4-CPU VM for the tests that need it), the README's
 # sessions typed into make vm-shell. Every check prints one TAP line; the
 # run ends with "N passed, N failed" and fails if N > 0. KERNEL=sanitize
 # (make check-sanitize) adds scripts/guest/sanitize.sh: the fuzz (SEED,
@@ -52,10 +53,14 @@ phase() {
 	phase lint "$here/lint.sh"
 	phase abi "$top/tests/abi_check.sh"
 	phase reader python3 "$top/tests/bank_trace_test.py"
+	phase excerpts python3 "$top/tests/doc_excerpts.py"
 	if [ "$(run_path)" = native ]; then
 		phase suite "$here/native.sh" check.sh
 	else
 		phase suite "$here/vm.sh" -t 1200 -- /kbank/guest/check.sh
+		# The tests that need more CPUs than the suite's two.
+		phase spinners env KBANK_SMP=4 "$here/vm.sh" -t 300 -- \
+			/kbank/guest/check.sh spinlock_one_spinner_at_a_time
 	fi
 	# The sanitizer kernel: the fuzz, fail-nth and kmemleak (issue 15).
 	if [ "${KERNEL:-}" = sanitize ]; then

@@ -92,9 +92,11 @@ console="$dir/console.log" results="$dir/results.log"
 
 # no_timer_check: a loaded host can make TCG miss the boot-time timer check,
 # a panic ("IO-APIC + timer doesn't work") that has nothing to do with us.
-kcmd="console=ttyS0 quiet panic=-1 oops=panic no_timer_check"
+# secretmem.enable=1: memfd_secret() for the suite (6.1 keeps it off).
+kcmd="console=ttyS0 quiet panic=-1 oops=panic no_timer_check secretmem.enable=1"
 [ "$name" = debug ] && kcmd="$kcmd kcsan.skip_watch=200"
-set -- qemu-system-x86_64 -accel "$accel" $cpu -smp 2 -m 1024 \
+# KBANK_SMP: CPUs for the tests that need more than two to mean anything.
+set -- qemu-system-x86_64 -accel "$accel" $cpu -smp "${KBANK_SMP:-2}" -m 1024 \
 	-nodefaults -display none -no-reboot -nic none \
 	-kernel "$VMLINUZ" -initrd "$dir/initramfs.cpio.gz" \
 	-fsdev local,id=hr,path=/,security_model=none,readonly=on,multidevs=remap \

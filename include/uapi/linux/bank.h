@@ -5,16 +5,21 @@
  *
  * Every ioctl takes a pointer to the argument named in its definition.
  * Deposit, withdraw, set, batch and transfer need a descriptor opened for writing
- * (else EBADF); the getters work on any descriptor. A call that fails changes
- * nothing. Unknown commands fail with ENOTTY.
+ * (else EBADF); the getters work on any descriptor. A call that fails
+ * changes no balance, with two exceptions said where they apply: EFAULT on
+ * the reply, below, and a transfer in mode atomic. The counters contended
+ * and waits count attempts, failed ones included. Unknown commands fail
+ * with ENOTTY.
  *
  * Signals: a call that waits (for funds, or for the lock in mode mutex) ends
  * on a signal with nothing changed: EINTR, or restarted under SA_RESTART.
  *
- * EFAULT: the argument could not be read, or its memory is not writable
- * for the reply: nothing changed. The reply's memory is pinned before
- * anything changes, so a call that changed something always succeeds, even
- * if the caller's struct is unmapped while the call waits.
+ * EFAULT: the argument could not be read, and nothing changed; or, for the
+ * calls that change a balance, the reply could not be written back, and
+ * the change was made and stands. The reply is written after the change,
+ * as the kernel's own calls do (read(2), accept(2)): a struct that is
+ * read-only, or unmapped by another thread while the call waits, gets
+ * EFAULT after the change. BANK_IOC_GET_STATS tells what happened.
  *
  * ENOMEM: BANK_IOC_BATCH and BANK_IOC_GET_ACCOUNTS allocate kernel memory;
  * when that fails, nothing changed.
@@ -48,8 +53,10 @@ struct bank_op {
  * struct bank_stats - the balance and what happened to it since the last reset
  * @balance:     the balance now
  * @expected:    the balance implied by every successful operation since the
- *               last reset, counted with atomics: equal to @balance whenever
- *               a real lock is in use, and the proof of lost updates when not
+ *               last reset, counted with atomics: equal to @balance when
+ *               every operation since the reset ran under a real lock (a
+ *               change of lock mode keeps a difference that mode none
+ *               made), and the proof of lost updates when not
  * @deposits:    successful deposits
  * @withdrawals: successful withdrawals
  * @contended:   operations that found the lock taken, or retried a
@@ -103,7 +110,11 @@ struct bank_batch {
 
 /* Accounts, transfers and deadlock: appended, the ABI above unchanged. */
 
-/* Largest value of the module parameter "accounts" (40 on a lockdep kernel). */
+/*
+ * Room for this many accounts in struct bank_accounts. The module
+ * parameter "accounts" takes at most 40 (a statement holds every
+ * account's lock, and lockdep tracks at most 48 held locks per task).
+ */
 #define BANK_ACCOUNTS_MAX	64
 
 /**
