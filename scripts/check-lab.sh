@@ -108,6 +108,6 @@ tap() {
 
 passed=$(grep -c '^ok ' "$log")
 failed=$(grep -c '^not ok' "$log")
-echo "# check-lab: $(( $(date +%s) - start )) s; the guests' reports: $work/"
+echo "# check-lab: $(( $(date +%s) - start )) s; the guests' reports: ${work#"$top"/}/"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

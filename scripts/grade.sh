@@ -44,5 +44,5 @@ done >"$out/verdicts"
 
 scorecard "$out/verdicts" student "$tasks" "$kernels"
 status=$?
-echo "# graded in $(( $(date +%s) - start )) s; the guests' reports: $out/"
+echo "# graded in $(( $(date +%s) - start )) s; the guests' reports: ${out#"$top"/}/"
 exit $status
