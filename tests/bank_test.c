@@ -1313,8 +1313,15 @@ static long long pins_held(void)
 {
 	long long acq = -1, rel = -1, v;
 	char name[64];
-	FILE *f = fopen("/proc/vmstat", "r");
+	FILE *f;
 
+	/* Fold every CPU's pending counts into /proc/vmstat first. */
+	f = fopen("/proc/sys/vm/stat_refresh", "w");
+	if (f) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+	f = fopen("/proc/vmstat", "r");
 	ASSERT_TRUE(f != NULL);
 	while (fscanf(f, "%63s %lld", name, &v) == 2) {
 		if (!strcmp(name, "nr_foll_pin_acquired"))
