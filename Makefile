@@ -19,7 +19,7 @@
 #                     (LOCKS=mutex,spinlock,atomic,none WORKERS=4 OPS=n KERNEL=)
 #   make check-sanitize  the suite, the fuzz, the fail-nth walk and kmemleak
 #                     on the sanitizer kernel (KASAN, UBSAN, kmemleak)
-#   make exercise     the lab: a student's copy in exercise/ (DIR=, FORCE=1)
+#   make exercise     the lab: a student's copy in exercise/ (EXERCISE=dir, FORCE=1)
 #   make grade        mark the student's copy in the VM (EXERCISE=, TASK=n)
 #   make lab-demo     make demo with the student's copy (EXERCISE=)
 #   make check-lab    test the examiner: solved, unsolved, typical mistakes
