@@ -17,7 +17,7 @@ report=$(sed -n '/^KBANK-KCSAN-BEGIN$/,/^KBANK-KCSAN-END$/p' "$log" |
 [ -n "$report" ] || die "KCSAN reported nothing (see $log)"
 
 echo
-echo "What KCSAN printed (the first lines of each stack; full log: $top/build/vm-debug/dmesg.log):"
+echo "What KCSAN printed (the first lines of each stack; full log: build/vm-debug/dmesg.log):"
 echo
 # The title, then each access with its innermost frame only.
 printf '%s\n' "$report" | awk '
@@ -31,7 +31,8 @@ for frame in $(printf '%s\n' "$report" | awk '/^(read|write)/ { getline; print $
 	# A stack holds return addresses: the access is one byte before.
 	func=${frame%%+*} off=${frame#*+}
 	off=$(printf '0x%x' $(( ${off%%/*} - 1 )))
-	where=$("$KDIR/scripts/faddr2line" "$top/module/bank.ko" "$func+$off/${frame#*/}" 2>/dev/null |
+	# The copy the guest loaded: module/bank.ko is rebuilt by every run.
+	where=$("$KDIR/scripts/faddr2line" "$top/build/vm-debug/ko/bank.ko" "$func+$off/${frame#*/}" 2>/dev/null |
 		sed -n 's/.* at \(.*bank\.c:[0-9]*\).*/\1/p' | head -n 1)
 	[ -n "$where" ] || continue
 	line=${where##*:}
@@ -43,9 +44,9 @@ for frame in $(printf '%s\n' "$report" | awk '/^(read|write)/ { getline; print $
 done
 cat <<'TEXT'
 
-Two CPUs ran bank_update_none() at once: one wrote bank_balance while the
-other had read it and was about to write back a value computed from the old
-one. That is the lost update of the notebook, caught by the kernel itself.
+Two CPUs ran bank_update_none() at once: one wrote account 0's balance
+(a->balance) while the other had read it and was about to write back a
+value computed from the old one. That is the lost update of the notebook, caught by the kernel itself.
 With lock=spinlock, mutex or atomic, `make check-debug` runs the same load
 and KCSAN stays silent.
 TEXT
