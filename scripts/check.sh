@@ -1,6 +1,7 @@
 #!/bin/sh
 # make check (KERNEL=debug: make check-debug): set up the machine, lint, the
-# ABI of the Python port, the trace reader against recorded and doctored
+# ABI of the Python port, where chroots and images get Debian from (made-up
+# apt configurations), the trace reader against recorded and doctored
 # traces, the docs' code excerpts against the source, the whole suite in
 # the running kernel or in the VM (lib.sh's run_path: native where modules
 # load, else QEMU; then a 4-CPU VM for the tests that need it), the README's
@@ -52,6 +53,7 @@ phase() {
 {
 	phase lint "$here/lint.sh"
 	phase abi "$top/tests/abi_check.sh"
+	phase apt-archive "$top/tests/apt_archive_test.sh"
 	phase reader python3 "$top/tests/bank_trace_test.py"
 	phase excerpts python3 "$top/tests/doc_excerpts.py"
 	if [ "$(run_path)" = native ]; then

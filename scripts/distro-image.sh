@@ -2,7 +2,8 @@
 # The disk image of check-distro: a full Debian system (systemd, udev, dkms,
 # build-essential, the distribution's kernel and its headers, python3, and
 # what the native make check uses: sparse, gcc-multilib, linux-source) made
-# with mmdebstrap, written to an ext4 image with mkfs.ext4 -d, cached in
+# with mmdebstrap from the archive the machine's apt uses (apt-archive.sh),
+# written to an ext4 image with mkfs.ext4 -d, cached in
 # $KBANK_CACHE/distro/SUITE, and reused until deleted.
 #
 #   distro-image.sh SUITE          bookworm, trixie, sid...
@@ -55,26 +56,28 @@ TimeoutStartSec=infinity
 WantedBy=multi-user.target
 UNIT
 
-case $suite in
-sid|unstable) mirror="deb http://deb.debian.org/debian $suite main" ;;
-*)	mirror="deb http://deb.debian.org/debian $suite main
-deb http://deb.debian.org/debian $suite-updates main
-deb http://deb.debian.org/debian-security $suite-security main" ;;
-esac
+# Debian from the archive, proxy and apt options this machine's apt uses.
+. "$here/apt-archive.sh"
+sources=$(apt_archive_sources "$suite")
+aptconf=$(apt_archive_conf)
 set +e
 unshare -m --propagation private timeout --foreground 2400 mmdebstrap --variant=apt --mode=root \
-	--aptopt='Acquire::Check-Valid-Until "false"' \
-	--aptopt='Acquire::Retries "3"' \
+	--aptopt="$aptconf" \
 	--include=systemd-sysv,udev,kmod,dkms,build-essential,linux-image-amd64,linux-headers-amd64,python3,passwd,sparse,gcc-multilib,linux-source,procps,lsof \
 	--customize-hook="cp '$tmp/kbank-distro.service' \"\$1/etc/systemd/system/\"" \
 	--customize-hook='chroot "$1" systemctl enable kbank-distro.service' \
 	--customize-hook='echo kbank-distro >"$1/etc/hostname"' \
 	--customize-hook='echo "/dev/vda / ext4 defaults 0 1" >"$1/etc/fstab"' \
 	--customize-hook='for t in "$1"/usr/src/linux-source-*.tar.xz; do s=$(basename "$t" .tar.xz); mkdir -p "$1/root/.cache/kbank/checkpatch" && tar -C "$1/root/.cache/kbank/checkpatch" -xJf "$t" "$s/scripts/checkpatch.pl" "$s/scripts/spelling.txt" "$s/scripts/const_structs.checkpatch"; done' \
-	"$suite" "$tmp/root" "$mirror" >"$log" 2>&1
+	"$suite" "$tmp/root" "$sources" >"$log" 2>&1
 rc=$?
 set -e
-[ $rc = 0 ] || { tail -n 20 "$log" >&2; die "mmdebstrap of the $suite system failed (log: $log)"; }
+if [ $rc != 0 ]; then
+	# A release Debian moved to its archive of old releases: what to set.
+	gone=$(apt_archive_gone "$log") && die "$gone"
+	tail -n 20 "$log" >&2
+	die "mmdebstrap of the $suite system failed (log: $log)"
+fi
 
 # The kernel and initrd QEMU boots, from the system's own /boot (from 7.x
 # the image is /usr/lib/modules/<ver>/vmlinuz).

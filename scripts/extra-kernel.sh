@@ -4,8 +4,9 @@
 # --variant=apt) holding that release's compiler, make, kmod, sparse, pahole
 # and the kernel's headers, installed by apt the way Debian builds modules.
 # The kernel image and its modules are downloaded in the chroot and unpacked
-# (dpkg-deb -x) into /kbank-kernel inside it, for QEMU. The machine's own
-# package sources and installed packages are left alone.
+# (dpkg-deb -x) into /kbank-kernel inside it, for QEMU. Debian comes from
+# the archive and proxy the machine's apt uses (apt-archive.sh); the
+# machine's own package sources and installed packages are left alone.
 #
 #   extra-kernel.sh NAME      NAME: one of `extra-kernel.sh --list`
 #
@@ -63,21 +64,15 @@ if [ -f "$dir/env" ]; then
 	exit 0
 fi
 
-debian=http://deb.debian.org/debian
-security=http://deb.debian.org/debian-security
-case $suite in
-sid)	mirrors="deb $debian sid main" ;;
-experimental)
-	mirrors="deb $debian sid main
-deb $debian experimental main" ;;
-bullseye)
-	mirrors="deb $debian $suite main
-deb $debian $suite-updates main
-deb $security $suite-security main" ;;
-*)	mirrors="deb $debian $suite main
-deb $debian $suite-updates main
-deb $security $suite-security main" ;;
-esac
+# Debian from the archive, proxy and apt options this machine's apt uses
+# (apt-archive.sh): experimental's kernel needs sid beside it.
+. "$here/apt-archive.sh"
+if [ "$suite" = experimental ]; then
+	sources=$(apt_archive_sources sid experimental)
+else
+	sources=$(apt_archive_sources "$suite")
+fi
+aptconf=$(apt_archive_conf)
 
 tmp="$dir.tmp"
 log="$KBANK_CACHE/chroots/$name.log"
@@ -85,27 +80,33 @@ log="$KBANK_CACHE/chroots/$name.log"
 # plain files (--one-file-system all the same).
 rm -rf --one-file-system "$tmp"
 start=$(date +%s)
-msg "making the $name chroot ($suite, linux-headers-$flavour) in $dir; log: $log"
+msg "making the $name chroot ($suite, linux-headers-$flavour) from $(echo "$sources" | awk 'NR == 1 { print $2 }') in $dir; log: $log"
 
-# apt options for every suite: sid's Release file may be past Valid-Until
-# on a mirror or snapshot. The kernel packages, and only they, come from
-# experimental when it is listed (apt's default priority for it is 1).
+# The kernel packages, and only they, come from experimental when it is
+# listed (apt's default priority for it is 1).
 pin='Package: linux-headers-* linux-image-* linux-kbuild-* linux-binary-* linux-modules-* linux-base-*
 Pin: release a=experimental
 Pin-Priority: 990'
 set +e
 # A private mount namespace: whatever mmdebstrap mounts dies with it.
 unshare -m --propagation private timeout --foreground 1800 mmdebstrap --variant=apt --mode=root \
-	--aptopt='Acquire::Check-Valid-Until "false"' \
-	--aptopt='Acquire::Retries "3"' \
+	--aptopt="$aptconf" \
 	--setup-hook="printf '%s\n' '$pin' >\"\$1/etc/apt/preferences.d/kbank-kernel\"" \
 	--include="gcc,make,libc6-dev,kmod,sparse,dwarves,bc,linux-headers-$flavour" \
 	--skip=cleanup/apt/lists \
-	"$suite" "$tmp" "$mirrors" >"$log" 2>&1
+	"$suite" "$tmp" "$sources" >"$log" 2>&1
 rc=$?
 set -e
 if [ $rc != 0 ]; then
-	# The archive no longer serves the release or this flavour: a skip.
+	# The archive no longer has the release (Debian moved it to its archive
+	# of old releases): a skip that says which setting brings it back.
+	if gone=$(apt_archive_gone "$log"); then
+		rm -rf --one-file-system "$tmp"
+		msg "$gone"
+		echo "SKIP: $gone"
+		exit 77
+	fi
+	# The archive no longer serves this flavour: a skip.
 	reason=$(grep -E -m 1 "Unable to locate package linux-|has no installation candidate|does not have a Release file|Release' (is no longer signed|does not have)|404 +Not Found \[IP" "$log" || true)
 	rm -rf --one-file-system "$tmp"
 	if [ -n "$reason" ]; then

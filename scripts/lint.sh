@@ -45,6 +45,18 @@ checkpatch() {
 cp=$(checkpatch)
 
 cd "$top"
+# No archive host named anywhere in the tree, scripts, docs and tests: the
+# chroots and images take Debian from the machine's own apt configuration
+# (apt-archive.sh), and a host written here would bypass a school's mirror
+# or proxy. Tests use made-up hosts (.example). Written with [.] so that
+# the pattern does not match itself.
+hosts='(deb|ftp|security|archive|snapshot|httpredir|incoming)[.]debian[.](org|net)'
+hosts="$hosts"'|ftp[.][a-z][a-z][.]debian[.]org|http[.]debian[.]net|debian[.]org/debian'
+hosts="$hosts"'|deb[.]freexian[.]com|(archive|security|ports|old-releases)[.]ubuntu[.]com'
+grep -r -n -I -i -E --exclude-dir=.git --exclude-dir=build "$hosts" . >"$out/hosts.log"
+[ $? = 1 ]
+result $? "no archive host named in the tree (apt's configuration says where Debian is)" "$out/hosts.log"
+
 for f in $(ls module/*.[ch] | grep -v '\.mod\.c$') include/uapi/linux/bank.h; do
 	if [ -z "$cp" ]; then
 		echo "ok - lint: checkpatch --strict $f # SKIP no checkpatch.pl: apt-get install linux-source"
