@@ -1791,6 +1791,39 @@ TEST(transfer_errors)
 	}
 }
 
+/*
+ * bank-transfer puts back what it changed, at its end and on SIGTERM:
+ * a later bank-race -m spinlock must not find lock_order=naive (EINVAL).
+ */
+TEST(bank_transfer_puts_settings_back)
+{
+	char cmd[PATH_MAX + 256], order[32], lock[32], delay[32];
+	int rc;
+
+	setup("spinlock", 200);
+	snprintf(cmd, sizeof(cmd), "%s --lock mutex --order naive --delay 100 "
+		 "--procs 2 --count 20 >/dev/null", prog("bank-transfer"));
+	EXPECT_EQ(run(cmd), 0);
+	ASSERT_EQ(bank_param_read("lock_order", order, sizeof(order)), 0);
+	ASSERT_EQ(bank_param_read("lock", lock, sizeof(lock)), 0);
+	ASSERT_EQ(bank_param_read("delay_us", delay, sizeof(delay)), 0);
+	EXPECT_TRUE(strcmp(order, "ordered") == 0);
+	EXPECT_TRUE(strcmp(lock, "spinlock") == 0);
+	EXPECT_TRUE(strcmp(delay, "0") == 0);
+	/* The same, ended by SIGTERM half way. */
+	snprintf(cmd, sizeof(cmd), "%s --lock mutex --order naive --delay 10000 "
+		 "--procs 2 --count 100000 --stall 60 >/dev/null & sleep 2; kill $!; wait $!",
+		 prog("bank-transfer"));
+	rc = run(cmd);
+	TH_LOG("bank-transfer ended by SIGTERM: exit status %d", rc);
+	ASSERT_EQ(bank_param_read("lock_order", order, sizeof(order)), 0);
+	ASSERT_EQ(bank_param_read("lock", lock, sizeof(lock)), 0);
+	ASSERT_EQ(bank_param_read("delay_us", delay, sizeof(delay)), 0);
+	EXPECT_TRUE(strcmp(order, "ordered") == 0);
+	EXPECT_TRUE(strcmp(lock, "spinlock") == 0);
+	EXPECT_TRUE(strcmp(delay, "0") == 0);
+}
+
 TEST(lock_order_switch_rules)
 {
 	char buf[32];

@@ -44,6 +44,8 @@ static void usage(void)
 	       "  -d, --device=PATH     the device (default " BANK_DEVICE ")\n"
 	       "  -h, --help            this help\n"
 	       "\n"
+	       "The lock, lock_order and delay_us it set are put back when it ends,\n"
+	       "Ctrl-C too.\n"
 	       "Exit status: 0 done and the money adds up, 3 money was lost or created,\n"
 	       "4 the processes stopped making progress and were killed, 1 a call\n"
 	       "failed, 2 bad usage.\n", progname, MAX_PROCS);
@@ -125,6 +127,36 @@ static void worker(const char *device, int w, long count, int64_t amount,
 	_exit(0);
 }
 
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/*
+ * Put back lock_order, then the lock and delay_us, as they were. "ordered"
+ * goes first: "naive" is refused with the spinlock, so the lock could not
+ * go back to spinlock while the order is still naive.
+ */
+static int restore(const char *order, const struct bank_saved *saved)
+{
+	int ret = 0;
+
+	if (order[0] && bank_param_write("lock_order", "ordered") < 0) {
+		warn_errno("restore " BANK_PARAMS "/lock_order");
+		ret = -1;
+	}
+	if (bank_restore(saved) < 0)
+		ret = -1;
+	if (order[0] && strcmp(order, "ordered") &&
+	    bank_param_write("lock_order", order) < 0) {
+		warn_errno("restore " BANK_PARAMS "/lock_order");
+		ret = -1;
+	}
+	return ret;
+}
+
 static long sum(atomic_long *v, int n)
 {
 	long s = 0;
@@ -190,6 +222,9 @@ int main(int argc, char **argv)
 	};
 	const char *device = BANK_DEVICE, *lock = NULL, *order = NULL;
 	const char *delay = NULL;
+	char old_order[32] = "";
+	struct bank_saved saved;
+	struct sigaction sa;
 	int64_t procs = 2, count = 1000, amount = 1, seed = -1;
 	double stall = 3;
 	struct bank_accounts before, after;
@@ -237,9 +272,20 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		die_usage("unexpected '%s'", argv[optind]);
 
-	if (order && bank_param_write("lock_order", order) < 0)
-		die_errno("write " BANK_PARAMS "/lock_order");
-	bank_configure(lock, delay, NULL);
+	/* What this run changes is put back when it ends, Ctrl-C too. */
+	if (order) {
+		if (bank_param_read("lock_order", old_order, sizeof(old_order)) < 0)
+			die_errno("read " BANK_PARAMS "/lock_order");
+		if (bank_param_write("lock_order", order) < 0)
+			die_errno("write " BANK_PARAMS "/lock_order");
+	}
+	bank_configure(lock, delay, &saved);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	fd = bank_open(device, O_RDONLY);
 	before = snapshot(fd);
@@ -269,6 +315,13 @@ int main(int argc, char **argv)
 				failed = 1;
 			continue;
 		}
+		if (got_signal) {
+			for (i = 0; i < procs; i++)
+				kill(pids[i], SIGKILL);
+			while (waitpid(-1, NULL, 0) > 0)
+				;
+			break;
+		}
 		sleep_seconds(0.1);
 		done = sum(p->transfers, (int)procs) + sum(p->refused, (int)procs);
 		still = done == last ? still + 0.1 : 0;
@@ -296,6 +349,12 @@ int main(int argc, char **argv)
 	       total(&after) == total(&before) + net ? "no money lost or created"
 						      : "MONEY LOST OR CREATED");
 	close(fd);
+	if (restore(old_order, &saved) < 0)
+		failed = 1;
+	if (got_signal) {
+		signal(got_signal, SIG_DFL);
+		raise(got_signal);
+	}
 	if (failed)
 		return EXIT_CALL;
 	if (total(&after) != total(&before) + net)
