@@ -272,14 +272,23 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		die_usage("unexpected '%s'", argv[optind]);
 
-	/* What this run changes is put back when it ends, Ctrl-C too. */
-	if (order) {
-		if (bank_param_read("lock_order", old_order, sizeof(old_order)) < 0)
-			die_errno("read " BANK_PARAMS "/lock_order");
-		if (bank_param_write("lock_order", order) < 0)
-			die_errno("write " BANK_PARAMS "/lock_order");
-	}
+	/*
+	 * What this run changes is put back when it ends, Ctrl-C too. The
+	 * module refuses lock_order=naive with the spinlock: "ordered" is set
+	 * before the lock changes, "naive" after.
+	 */
+	if (order && bank_param_read("lock_order", old_order, sizeof(old_order)) < 0)
+		die_errno("read " BANK_PARAMS "/lock_order");
+	if (order && !strcmp(order, "ordered") &&
+	    bank_param_write("lock_order", order) < 0)
+		die_errno("write " BANK_PARAMS "/lock_order");
 	bank_configure(lock, delay, &saved);
+	if (order && strcmp(order, "ordered") &&
+	    bank_param_write("lock_order", order) < 0) {
+		warn_errno("write " BANK_PARAMS "/lock_order");
+		restore("", &saved);
+		return EXIT_CALL;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
