@@ -31,7 +31,7 @@ for t in none spinlock mutex; do
 	python3 "$top/userspace/python/bank_trace.py" timeline \
 		--svg "$out/timeline-$t.svg" "$out/trace-$t.txt" || status=1
 done
-guest=$(sed -n 's/^KBANK-TRACE-SECONDS //p' "$results")
+guest=$(sed -n '/^KBANK-TRACE-BEGIN seconds$/{n;p;}' "$results")
 echo
 echo "Traces and pictures: $out/trace-*.txt $out/timeline-*.svg"
 echo "(the trace took ${guest:-?} s in the VM and $(( $(date +%s) - start )) s to draw)"
