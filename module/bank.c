@@ -26,7 +26,10 @@
  *         "naive" breaks this rule on purpose: the deadlock lesson)
  * bank_wq's own lock (wake_up, wait_event) is never taken under a bank lock,
  * and no user memory is touched under one: copies are made before the
- * locks and after them.
+ * locks and after them. bank_spin_slots is a semaphore, which lockdep does
+ * not track: its place before the spinlocks is kept by hand, in the four
+ * callers of bank_spin_enter(). A task waiting there is not counted in
+ * "contended" and traces no bank_lock_wait: those are the spinlock's own.
  *
  * Every wait is bounded or ends on a signal: a spinlock holder busy-waits
  * at most BANK_SPIN_DELAY_MAX_US, and only on account 0, and at most one
@@ -403,7 +406,9 @@ out_unlock:
  * loop.
  *
  * The delay comes once, before the loop: a retry is O(1) (bank_apply()),
- * so its window is a few instructions wide. A caller that loses
+ * so its window is a few instructions wide. (A refused batch walks its
+ * entries to find which one failed: at most once per try, with preemption
+ * on.) A caller that loses
  * BANK_CAS_TRIES times in a row stops the other updates (the rwsem,
  * exclusively) for one try that cannot lose: nobody starves, however fast
  * the others go.
@@ -879,7 +884,9 @@ static int bank_cas_land(struct bank_acct *a, s64 amount, s64 *balance)
  *
  * The first step may be retried for as long as other updates win, and a
  * fatal signal ends it with nothing done. Once the money is in flight,
- * the second step must land: bank_cas_land() bounds it.
+ * the second step must land: bank_cas_land() bounds it. While it waits
+ * for the rwsem exclusively, a reset may come first: it does not fence a
+ * transfer in flight, whose money then lands on the reset balance.
  *
  * If the second step fails (EOVERFLOW), the first is undone by a third
  * compare-and-swap. That undo could itself overflow only if the first
@@ -980,8 +987,13 @@ static long bank_ioctl_transfer(struct file *file,
 	/* Money came into account 0: a withdrawal may go through now. */
 	if (t.to == 0 && wq_has_sleeper(&bank_wq))
 		wake_up_interruptible_all(&bank_wq);
-	/* The reply as in bank_ioctl_op(): EFAULT now, and the move stands. */
-	if (copy_to_user(ut, &t, sizeof(t)))
+	/*
+	 * The reply as in bank_ioctl_op(): the two outputs only, so that a
+	 * struct whose inputs are read-only still gets its answer. EFAULT now,
+	 * and the move stands.
+	 */
+	if (put_user(t.from_balance, &ut->from_balance) ||
+	    put_user(t.to_balance, &ut->to_balance))
 		return -EFAULT;
 	return 0;
 }
@@ -991,15 +1003,13 @@ static long bank_ioctl_get_account(struct bank_account __user *ua)
 {
 	struct bank_account acct;
 
+	/* Only the output is written back, as everywhere: see bank_ioctl_op(). */
 	if (copy_from_user(&acct, ua, sizeof(acct)))
 		return -EFAULT;
 	if (acct.flags || acct.id >= bank_naccounts)
 		return -EINVAL;
 	acct.id = array_index_nospec(acct.id, bank_naccounts);
-	acct.balance = bank_peek(&bank_accts[acct.id]);
-	if (copy_to_user(ua, &acct, sizeof(acct)))
-		return -EFAULT;
-	return 0;
+	return put_user(bank_peek(&bank_accts[acct.id]), &ua->balance);
 }
 
 static void bank_accounts_read(struct bank_accounts *all)
@@ -1111,7 +1121,10 @@ static long bank_ioctl_get_accounts(struct bank_accounts __user *uall)
 		return -ENOMEM;
 	all->count = bank_naccounts;
 	ret = bank_accounts_snapshot(all);
-	if (!ret && copy_to_user(uall, all, sizeof(*all)))
+	/* The outputs: count, then everything after flags (an input). */
+	if (!ret && (put_user(all->count, &uall->count) ||
+		     copy_to_user(&uall->deposits, &all->deposits,
+				  sizeof(*all) - offsetof(struct bank_accounts, deposits))))
 		ret = -EFAULT;
 	kfree(all);
 	return ret;

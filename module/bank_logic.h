@@ -181,8 +181,9 @@ static inline int bank_change_init(struct bank_change *c, const s64 *amounts,
  *
  * When the summary proves that every intermediate balance stays within
  * 0..S64_MAX, the result is @old + @c->net. Otherwise the entries are
- * applied one by one, which finds the first one that fails and its error;
- * that path ends the request, so it runs at most once per call.
+ * applied one by one, which finds the first one that fails and its error:
+ * O(count), once per decision (mode atomic decides again when its
+ * compare-and-swap loses, at most BANK_CAS_TRIES times).
  *
  * Return: 0, -EAGAIN (an overdraft) or -EOVERFLOW.
  */

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1824,6 +1825,65 @@ TEST(bank_transfer_puts_settings_back)
 	EXPECT_TRUE(strcmp(order, "ordered") == 0);
 	EXPECT_TRUE(strcmp(lock, "spinlock") == 0);
 	EXPECT_TRUE(strcmp(delay, "0") == 0);
+}
+
+/*
+ * Two pages, the first to be made read-only: a struct placed at
+ * page boundary - @out_offset has its inputs on the first, its outputs on
+ * the second.
+ */
+static void *straddle(size_t out_offset)
+{
+	char *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_TRUE(two != MAP_FAILED);
+	return two + 4096 - out_offset;
+}
+
+static void straddle_protect(void *p, size_t out_offset)
+{
+	ASSERT_EQ(mprotect((char *)p + out_offset - 4096, 4096, PROT_READ), 0);
+}
+
+/*
+ * A reply writes the outputs only: a struct whose inputs lie on a
+ * read-only page and whose outputs lie on the next, writable one gets its
+ * answer (as a deposit's does), not an EFAULT after the change.
+ */
+TEST(reply_writes_only_the_outputs)
+{
+	size_t toff = offsetof(struct bank_transfer, from_balance);
+	size_t aoff = offsetof(struct bank_account, balance);
+	size_t ooff = offsetof(struct bank_op, balance);
+	struct bank_transfer *t = straddle(toff);
+	struct bank_account *a = straddle(aoff);
+	struct bank_op *o = straddle(ooff);
+	struct bank_accounts all;
+	int fd;
+
+	setup("mutex", 200);
+	t->from = 1;
+	t->to = 2;
+	t->amount = 7;
+	a->id = 2;
+	o->amount = 3;
+	straddle_protect(t, toff);
+	straddle_protect(a, aoff);
+	straddle_protect(o, ooff);
+	fd = dev_open(O_RDWR);
+	EXPECT_EQ(ioctl(fd, BANK_IOC_DEPOSIT, o), 0);
+	EXPECT_EQ(o->balance, 203);
+	EXPECT_EQ(ioctl(fd, BANK_IOC_TRANSFER, t), 0);
+	EXPECT_EQ(ioctl(fd, BANK_IOC_GET_ACCOUNT, a), 0);
+	close(fd);
+	all = get_accounts();
+	EXPECT_EQ(t->from_balance, all.balances[1]);
+	EXPECT_EQ(t->to_balance, all.balances[2]);
+	EXPECT_EQ(a->balance, all.balances[2]);
+	fd = dev_open(O_RDWR);
+	EXPECT_EQ(xfer(fd, 2, 1, 7, NULL), 0);
+	close(fd);
 }
 
 TEST(lock_order_switch_rules)

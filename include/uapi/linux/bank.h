@@ -19,7 +19,8 @@
  * the change was made and stands. The reply is written after the change,
  * as the kernel's own calls do (read(2), accept(2)): a struct that is
  * read-only, or unmapped by another thread while the call waits, gets
- * EFAULT after the change. BANK_IOC_GET_STATS tells what happened.
+ * EFAULT after the change. BANK_IOC_GET_STATS and BANK_IOC_GET_ACCOUNTS
+ * tell what the balances are. Only the output fields are written back.
  *
  * ENOMEM: BANK_IOC_BATCH and BANK_IOC_GET_ACCOUNTS allocate kernel memory;
  * when that fails, nothing changed.
