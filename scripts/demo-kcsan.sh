@@ -46,7 +46,8 @@ cat <<'TEXT'
 
 Two CPUs ran bank_update_none() at once: one wrote account 0's balance
 (a->balance) while the other had read it and was about to write back a
-value computed from the old one. That is the lost update of the notebook, caught by the kernel itself.
+value computed from the old one. That is the lost update of the notebook,
+caught by the kernel itself.
 With lock=spinlock, mutex or atomic, `make check-debug` runs the same load
 and KCSAN stays silent.
 TEXT

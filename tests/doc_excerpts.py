@@ -9,6 +9,10 @@ the excerpt added (to say where it comes from) is dropped. A line "..."
 stands for lines left out. An excerpt that no file contains fails with the
 first line that no longer matches, so that code and docs cannot drift.
 
+Numbered source lines shown in any block ("  >>  299  <code>", under a
+"-> module/bank.c:299" line, as make demo-kcsan prints them) must be those
+lines of that file today.
+
 Also: no path of the machine the docs were written on (/work/, /root/,
 /home/) in any tracked text file. One TAP line per excerpt and per check.
 """
@@ -64,6 +68,36 @@ def match(block, lines):
     return i, want
 
 
+def numbered(doc):
+    """Check "  >>  N  code" lines against the file named above them."""
+    rel = os.path.relpath(doc, TOP)
+    bad, seen, src = 0, 0, None
+    with open(doc, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            m = re.search(r"-> (module/[\w.]+):\d+\s*$", line)
+            if m:
+                with open(os.path.join(TOP, m.group(1)), encoding="utf-8") as f:
+                    src = f.read().split("\n")
+                continue
+            if src is None:
+                continue
+            m = re.match(r"^\s+(?:>>)?\s+(\d+)(?:  (.*))?$", line.rstrip("\n"))
+            if not m:
+                src = None      # the numbered lines under "->" end here
+                continue
+            seen += 1
+            code = m.group(2) or ""
+            num = int(m.group(1))
+            want = src[num - 1] if 0 < num <= len(src) else None
+            if want is None or norm(want) != norm(code):
+                bad += 1
+                print("not ok - %s:%d: line %s is not '%s' any more"
+                      % (rel, n, m.group(1), code.strip()))
+    if seen and not bad:
+        print("ok - %s: %d numbered source lines match" % (rel, seen))
+    return bad
+
+
 def main():
     srcs = sources()
     docs = [os.path.join(TOP, "README.md")]
@@ -87,6 +121,8 @@ def main():
                 print("not ok - excerpt %s:%d matches no source file" % (rel, start))
                 print("#   closest: %s; first line not found there: %s"
                       % (best_file, want[best] if 0 <= best < len(want) else "?"))
+    for doc in docs:
+        failed += numbered(doc)
     tracked = subprocess.run(["git", "-C", TOP, "grep", "-n", "-I", "-E",
                               r"(^|[^A-Za-z0-9_$\"'])/(work|home)/|[^$\"A-Za-z0-9_]/root/\.",
                               "--", ".", ":!tests/doc_excerpts.py"],
