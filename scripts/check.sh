@@ -4,7 +4,7 @@
 # apt configurations), the trace reader against recorded and doctored
 # traces, the docs' code excerpts against the source, the whole suite in
 # the running kernel or in the VM (lib.sh's run_path: native where modules
-# load, else QEMU; then a 4-CPU VM for the tests that need it), the README's
+# load, else QEMU; then an 8-CPU VM for the tests that need it), the README's
 # sessions typed into make vm-shell. Every check prints one TAP line; the
 # run ends with "N passed, N failed" and fails if N > 0. KERNEL=sanitize
 # (make check-sanitize) adds scripts/guest/sanitize.sh: the fuzz (SEED,
@@ -61,7 +61,7 @@ phase() {
 	else
 		phase suite "$here/vm.sh" -t 1200 -- /kbank/guest/check.sh
 		# The tests that need more CPUs than the suite's two.
-		phase spinners env KBANK_SMP=4 "$here/vm.sh" -t 300 -- \
+		phase spinners env KBANK_SMP=8 "$here/vm.sh" -t 300 -- \
 			/kbank/guest/check.sh spinlock_one_spinner_at_a_time
 	fi
 	# The sanitizer kernel: the fuzz, fail-nth and kmemleak (issue 15).

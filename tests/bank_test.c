@@ -2178,11 +2178,15 @@ static void need_reader(void)
 }
 
 /*
- * Mode spinlock, delay_us=1000, 16 processes: at most one task spins for
- * the lock at any instant (bank_spin_slots), so none spins longer than one
- * holder's section, however many CPUs wait. Read from the trace: the tasks
- * between their bank_lock_wait and their bank_lock_acquired. Needs 3 CPUs
- * or more to mean anything (the harness boots a 4-CPU VM for it).
+ * Mode spinlock, delay_us=1000, 16 processes: at most two tasks are ever
+ * at the spinlock (bank_spin_slots), one holding and one spinning, so none
+ * spins longer than one holder's section, however many CPUs wait. Read
+ * from the trace: the tasks between their bank_lock_wait and their
+ * bank_lock_acquired. That count can reach 2 with one spinner: the task
+ * that has just got the lock traces bank_lock_acquired a moment after the
+ * next in line traces its bank_lock_wait. Without the queue, every other
+ * CPU spins: up to 7 here. Needs more than 2 CPUs to mean anything (the
+ * harness boots an 8-CPU VM for it).
  */
 TEST_TIMEOUT(spinlock_one_spinner_at_a_time, 180)
 {
@@ -2241,7 +2245,7 @@ TEST_TIMEOUT(spinlock_one_spinner_at_a_time, 180)
 	       "%ld spins, %ld longer than 2.1 ms, the longest %.0f us", cpus, most,
 	       spins, over, longest * 1e6);
 	EXPECT_TRUE(most >= 1);
-	EXPECT_TRUE(most <= 1);
+	EXPECT_TRUE(most <= 2);
 }
 
 TEST(trace_events_exist_with_fields)
