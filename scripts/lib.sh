@@ -115,3 +115,16 @@ kernel_log_problems() {
 	END { if (in_block) flush() }
 	'
 }
+
+# awk for a stream read as it comes (QEMU's output): mawk, Debian's awk,
+# reads a pipe in blocks of kilobytes and handles a line only when its
+# block is full, so the user saw the guest's lines in bursts and results.log
+# lagged behind; -W interactive makes it read line by line. Other awks
+# (gawk, busybox) already handle what has arrived.
+stream_awk() {
+	if awk -W version 2>/dev/null | grep -q '^mawk'; then
+		awk -W interactive "$@"
+	else
+		awk "$@"
+	fi
+}

@@ -113,7 +113,7 @@ start=$(date +%s)
 set +e
 timeout -k 5 "$limit" "$@" -serial "file:$console" -serial stdio \
 	-append "$kcmd -- $guest" </dev/null 2>"$dir/qemu.err" |
-	awk -v results="$results" '
+	stream_awk -v results="$results" '
 	{ sub(/\r$/, ""); print >results; fflush(results) }
 	/^KBANK-DMESG-BEGIN$/ { quiet = 1 }
 	/^KBANK-TRACE-BEGIN / { trace = 1 }
