@@ -128,3 +128,128 @@ stream_awk() {
 		awk "$@"
 	fi
 }
+
+# A guest of vm.sh that stops answering is diagnosed, never just killed.
+# The guest's scripts mark their steps on the results port with a line
+# "KBANK-STEP what it is doing" (scripts/guest/init marks the command);
+# vm.sh keeps those lines out of what the user sees.
+
+# vm_step RESULTS: the step that was running, as the guest last marked it.
+vm_step() {
+	vs=$(sed -n 's/^KBANK-STEP //p' "$1" | tail -n 1)
+	echo "${vs:-booting (the guest had not started its command)}"
+}
+
+# vm_watch DONE RESULTS LIMIT IDLE: wait until the file DONE exists (the
+# QEMU pipeline made it as it ended), and set vw_why to "" then; or stop
+# waiting, with vw_why saying why the guest should be stopped, when it ran
+# LIMIT seconds, or printed nothing on the results port for IDLE seconds
+# (0: no such limit). A file, not the pipeline's pid: an ended child that
+# is not reaped yet still answers kill -0. Kernel messages on the console
+# do not count as progress: a guest that repeats soft-lockup or RCU-stall
+# reports is stuck all the same. The boot, before the guest's first line,
+# has at least 120 s: it takes 5 s on an idle machine, and was seen to take
+# 26 s under TCG on 2 busy cores.
+vm_watch() {
+	vw_done=$1 vw_results=$2 vw_limit=$3 vw_idle=$4
+	vw_start=$(date +%s)
+	vw_last=$vw_start vw_size=0 vw_why=""
+	while [ ! -e "$vw_done" ]; do
+		sleep 1
+		vw_now=$(date +%s)
+		vw_s=$(wc -c <"$vw_results")
+		if [ "$vw_s" != "$vw_size" ]; then
+			vw_size=$vw_s vw_last=$vw_now
+		fi
+		if [ $((vw_now - vw_start)) -ge "$vw_limit" ]; then
+			vw_why="still running after $vw_limit s, its time limit (vm.sh -t)"
+			return
+		fi
+		vw_allow=$vw_idle
+		[ "$vw_size" = 0 ] && [ "$vw_allow" -gt 0 ] && [ "$vw_allow" -lt 120 ] &&
+			vw_allow=120
+		if [ "$vw_allow" -gt 0 ] && [ $((vw_now - vw_last)) -ge "$vw_allow" ]; then
+			if [ "$vw_size" = 0 ]; then
+				vw_why="still booting after $vw_allow s"
+			else
+				vw_why="no output for $vw_allow s (vm.sh -i)"
+			fi
+			return
+		fi
+	done
+}
+
+# vm_kill PIDFILE: end the QEMU whose pid is in PIDFILE, if it still runs.
+vm_kill() {
+	[ -s "$1" ] || return 0
+	vk=$(cat "$1")
+	kill -TERM "$vk" 2>/dev/null || return 0
+	for _ in 1 2 3 4 5; do
+		kill -0 "$vk" 2>/dev/null || return 0
+		sleep 1
+	done
+	kill -KILL "$vk" 2>/dev/null || :
+}
+
+# vm_diagnose DIR WHY RERUN: vm.sh's QEMU in DIR is to be stopped (WHY);
+# find out what its CPUs are doing, stop it, and print the diagnosis:
+# the step, the guest's last lines, the console's, each CPU's backtrace,
+# and what the user can do (RERUN: the command to run again).
+#  - QEMU's registers first (info registers -a through the QMP socket):
+#    they need nothing from the guest, so they say something even when the
+#    guest can print nothing.
+#  - Then an NMI to every CPU (QEMU's nmi command). The guest boots with
+#    unknown_nmi_panic and panic_print=0x40, so the NMI panics it and the
+#    panic prints every CPU's backtrace on the console, even of a CPU
+#    spinning with interrupts off (an NMI is not masked). The panic then
+#    ends QEMU (-no-reboot); it is given 30 s, the backtrace of a CPU that
+#    does not answer waits 10 of them.
+vm_diagnose() {
+	vd_dir=$1 vd_why=$2 vd_rerun=$3
+	vd_console=$vd_dir/console.log vd_results=$vd_dir/results.log
+	vd_pidfile=$vd_dir/qemu.pid
+	vd_lines=$(wc -l <"$vd_console")
+	vd_regs=$(python3 "$top/scripts/qmp.py" "$vd_dir/qmp.sock" \
+		"info registers -a" 2>&1 |
+		awk '/^CPU#/ { cpu = $1 }
+			/^RIP=/ { for (i = 1; i <= NF; i++) if ($i ~ /^(RIP|CPL|HLT)=/) cpu = cpu " " $i; print cpu }')
+	python3 "$top/scripts/qmp.py" "$vd_dir/qmp.sock" nmi >/dev/null 2>&1 || :
+	vd_pid=$(cat "$vd_pidfile" 2>/dev/null) || vd_pid=""
+	for _ in $(seq 30); do
+		[ -n "$vd_pid" ] && kill -0 "$vd_pid" 2>/dev/null || break
+		sleep 1
+	done
+	vm_kill "$vd_pidfile"
+
+	msg "the guest hung: $vd_why."
+	msg "the step that was running: $(vm_step "$vd_results")"
+	msg "the guest's last lines:"
+	grep -v '^KBANK-' "$vd_results" | tail -n 5 | sed 's/^/  | /'
+	grep -qv '^KBANK-' "$vd_results" || echo "  | (none)"
+	msg "the console's last lines before the NMI:"
+	head -n "$vd_lines" "$vd_console" | tr -d '\r' | tail -n 20 | sed 's/^/  | /'
+	[ "$vd_lines" != 0 ] || echo "  | (empty)"
+	# From the panic's first "NMI backtrace": each CPU's, the frames of
+	# the NMI itself and the register dumps left out (console.log has all).
+	vd_bt=$(tail -n +"$((vd_lines + 1))" "$vd_console" | tr -d '\r' | awk '
+		{ sub(/^\[[ 0-9.]*\] /, "") }
+		/^NMI backtrace for cpu/ { on = 1 }
+		/^(Kernel Offset|---\[ end Kernel panic|Shutting down cpus)/ { on = 0 }
+		!on { next }
+		/^ *<NMI>$/ { nmi = 1; next }
+		/^ *<\/NMI>$/ { nmi = 0; next }
+		/^NMI backtrace|^RIP: / { print; next }
+		/^CPU: / { sub(/ Tainted:.*| Not tainted.*/, ""); print; next }
+		nmi || /^ *\? / || !/^ / { next }
+		{ print }')
+	if [ -n "$vd_bt" ]; then
+		msg "each CPU's backtrace, printed by the guest after an NMI through QEMU's monitor:"
+		printf '%s\n' "$vd_bt" | sed 's/^/  | /'
+	else
+		msg "after an NMI through QEMU's monitor, the guest printed no backtrace; its console since:"
+		tail -n +"$((vd_lines + 1))" "$vd_console" | tr -d '\r' | tail -n 20 | sed 's/^/  | /'
+	fi
+	msg "QEMU's registers before the NMI (CPL=0: in the kernel; HLT=1: idle):"
+	printf '%s\n' "${vd_regs:-(QEMU's monitor did not answer)}" | sed 's/^/  | /'
+	msg "what to do: run $vd_rerun again (a hang under emulation may not come back); if it hangs again, attach $vd_dir/hang.log and $vd_console to your report."
+}

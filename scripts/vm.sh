@@ -1,14 +1,20 @@
 #!/bin/sh
 # Boot kbank's VM and run one command in it.
 #
-#   vm.sh [-t SECONDS] [-p 'bank.ko params'] [-s] -- COMMAND [ARGS...]
+#   vm.sh [-t SECONDS] [-i SECONDS] [-p 'bank.ko params'] [-s] -- COMMAND [ARGS...]
 #
 # Builds the module against the chosen kernel (KERNEL=stock|debug|sanitize, see
 # kernel.sh), the static programs and the initramfs, boots QEMU, streams
 # what COMMAND prints and exits with COMMAND's exit status. A guest that
-# hangs past -t (default 300 s), panics, or logs BUG, WARNING, Oops and the
-# like fails the run with its console shown. Lines between KBANK-TRACE-BEGIN
-# NAME and KBANK-TRACE-END (a recorded trace) go to results.log only.
+# panics, or logs BUG, WARNING, Oops and the like fails the run with its
+# console shown. A guest still running after -t seconds (default 300), or
+# silent for -i seconds (default 120; 0: no limit), counts as hung: it is
+# asked for every CPU's backtrace, stopped, and the diagnosis printed and
+# kept in build/vm-KERNEL/hang.log (lib.sh's vm_diagnose). Pick -i above the
+# longest silence of the guest's slowest step, boot included. Lines between
+# KBANK-TRACE-BEGIN NAME and KBANK-TRACE-END (a recorded trace) go to
+# results.log only, as do the guest's step markers (KBANK-STEP). KBANK_RERUN
+# names the command the diagnosis tells the user to run again (make demo).
 # -s: interactive shell instead.
 #
 # KBANK_LAB="NAME:DIR:TASKS ..." also builds each student's copy in DIR
@@ -20,13 +26,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
-limit=300 params="" shell=""
-while getopts t:p:s opt; do
+limit=300 idle=120 params="" shell=""
+while getopts t:i:p:s opt; do
 	case $opt in
 	t) limit=$OPTARG ;;
+	i) idle=$OPTARG ;;
 	p) params=$OPTARG ;;
 	s) shell=1 ;;
-	*) die "usage: vm.sh [-t SECONDS] [-p PARAMS] [-s] -- COMMAND..." ;;
+	*) die "usage: vm.sh [-t SECONDS] [-i SECONDS] [-p PARAMS] [-s] -- COMMAND..." ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -87,20 +94,29 @@ accel=$(qemu_accel "$VMLINUZ")
 cpu=""
 [ "$accel" = kvm ] && cpu="-cpu host"
 console="$dir/console.log" results="$dir/results.log"
+qmp="$dir/qmp.sock" pidfile="$dir/qemu.pid" hang="$dir/hang.log"
+done="$dir/qemu.done"
 : >"$console"
 : >"$results"
+rm -f "$qmp" "$pidfile" "$hang" "$done"
 
 # no_timer_check: a loaded host can make TCG miss the boot-time timer check,
 # a panic ("IO-APIC + timer doesn't work") that has nothing to do with us.
 # secretmem.enable=1: memfd_secret() for the suite (6.1 keeps it off).
+# unknown_nmi_panic panic_print=0x40: the NMI that vm_diagnose sends a hung
+# guest through QEMU's monitor panics it, and the panic prints every CPU's
+# backtrace. Without them the NMI prints nothing: printk from NMI context
+# waits for an interrupt that a CPU spinning with interrupts off never takes.
 kcmd="console=ttyS0 quiet panic=-1 oops=panic no_timer_check secretmem.enable=1"
+kcmd="$kcmd unknown_nmi_panic panic_print=0x40"
 [ "$name" = debug ] && kcmd="$kcmd kcsan.skip_watch=200"
 # KBANK_SMP: CPUs for the tests that need more than two to mean anything.
 set -- qemu-system-x86_64 -accel "$accel" $cpu -smp "${KBANK_SMP:-2}" -m 1024 \
 	-nodefaults -display none -no-reboot -nic none \
 	-kernel "$VMLINUZ" -initrd "$dir/initramfs.cpio.gz" \
 	-fsdev local,id=hr,path=/,security_model=none,readonly=on,multidevs=remap \
-	-device virtio-9p-pci,fsdev=hr,mount_tag=hostroot
+	-device virtio-9p-pci,fsdev=hr,mount_tag=hostroot \
+	-qmp "unix:$qmp,server=on,wait=off" -pidfile "$pidfile"
 
 if [ -n "$shell" ]; then
 	# The console is the terminal; Ctrl-A X also leaves.
@@ -108,17 +124,31 @@ if [ -n "$shell" ]; then
 		-append "$kcmd -- shell"
 fi
 
-# 9p shares the host's root read-only: python3 in the guest.
+# 9p shares the host's root read-only: python3 in the guest. QEMU runs in
+# the background, watched (lib.sh's vm_watch) for its end, the -t limit and
+# the -i silence; its output goes through awk, which keeps results.log and
+# shows the user what is not protocol (KBANK-*) or a recorded trace.
 start=$(date +%s)
 set +e
-timeout -k 5 "$limit" "$@" -serial "file:$console" -serial stdio \
+( "$@" -serial "file:$console" -serial stdio \
 	-append "$kcmd -- $guest" </dev/null 2>"$dir/qemu.err" |
 	stream_awk -v results="$results" '
 	{ sub(/\r$/, ""); print >results; fflush(results) }
 	/^KBANK-DMESG-BEGIN$/ { quiet = 1 }
 	/^KBANK-TRACE-BEGIN / { trace = 1 }
-	!quiet && !trace && !/^KBANK-EXIT:/ { print; fflush() }
+	!quiet && !trace && !/^KBANK-(EXIT:|STEP )/ { print; fflush() }
 	/^KBANK-TRACE-END$/ { trace = 0 }'
+	: >"$done" ) &
+vm=$!
+# Ctrl-C or a TERM: QEMU ends too, not left running with nobody to read it.
+trap 'vm_kill "$pidfile"; exit 130' INT TERM
+vm_watch "$done" "$results" "$limit" "$idle"
+why=$vw_why
+trap - INT TERM
+if [ -n "$why" ]; then
+	vm_diagnose "$dir" "$why" "${KBANK_RERUN:-the same command}" >"$hang" 2>&1
+fi
+wait "$vm"
 set -e
 msg "guest ran $(( $(date +%s) - start )) s"
 
@@ -134,11 +164,18 @@ if [ "${KBANK_EXPECT:-}" = lockdep ] &&
 			-e 'Call Trace' || true)
 fi
 label="vm ($name kernel $KVER, $accel)"
+if [ -n "$why" ]; then
+	echo "not ok - $label: guest finished # hung: $why"
+	cat "$hang" >&2
+	exit 1
+fi
 if [ -z "$status" ]; then
-	echo "not ok - $label: guest finished # hang past ${limit}s, panic or crash"
-	msg "the guest did not finish; the end of its console:"
+	echo "not ok - $label: guest finished # panic or crash"
+	msg "the guest stopped before its end; the end of its console:"
 	tail -n 60 "$console" >&2
 	cat "$dir/qemu.err" >&2
+	msg "the step that was running: $(vm_step "$results")"
+	msg "what to do: run ${KBANK_RERUN:-the same command} again; if it fails again, attach $console and $results to an issue."
 	exit 1
 fi
 [ "${KBANK_EXPECT:-}" = lab ] && problems=""
