@@ -6,7 +6,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
-"$here/setup.sh" || exit 1
+"$here/setup.sh" bench || exit 1
 out="$top/build/bench"
 mkdir -p "$out"
 KERNEL=${KERNEL:-stock}

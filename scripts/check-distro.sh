@@ -14,7 +14,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
-"$here/setup.sh" || exit 1
+"$here/setup.sh" distro || exit 1
 suites=${*:-bookworm sid}
 limit=${KBANK_DISTRO_TIMEOUT:-3600}
 mkdir -p "$top/build"

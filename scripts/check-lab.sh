@@ -22,7 +22,7 @@ top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 . "$here/lab-lib.sh"
 
-"$here/setup.sh" >/dev/null || exit 1
+"$here/setup.sh" lab >/dev/null || exit 1
 work="$top/build/check-lab"
 rm -rf "$work"
 mkdir -p "$work"

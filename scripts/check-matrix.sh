@@ -23,7 +23,7 @@ if [ "${1:-}" = --fetch ]; then
 	fetch $("$here/extra-kernel.sh" --list)
 	exit 0
 fi
-"$here/setup.sh" || exit 1
+"$here/setup.sh" matrix || exit 1
 kernels=${*:-$("$here/extra-kernel.sh" --list)}
 mkdir -p "$top/build"
 fetch $kernels 2>"$top/build/matrix-fetch.log" &

@@ -14,7 +14,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
-"$here/setup.sh" || exit 1
+# What this kernel needs: the debug kernels are built here, an extra
+# kernel's release chroot is made here.
+case ${KERNEL:-stock} in
+stock | 6.1) profiles=check ;;
+debug | sanitize) profiles="check debug" ;;
+*) profiles="check matrix" ;;
+esac
+"$here/setup.sh" $profiles || exit 1
 if [ "$(run_path)" = native ]; then
 	msg "native run: the running kernel $(uname -r), no QEMU"
 else

@@ -9,7 +9,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
-"$here/setup.sh" || exit 1
+"$here/setup.sh" debug || exit 1
 
 echo "=== 1. Debian's kernel: the deadlock happens, and the fix"
 echo

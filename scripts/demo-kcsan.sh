@@ -7,7 +7,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
-"$here/setup.sh" || exit 1
+"$here/setup.sh" debug || exit 1
 export KERNEL=debug KBANK_KCFLAGS=-g
 eval "$("$here/kernel.sh")"
 log="$top/build/vm-debug/results.log"

@@ -8,7 +8,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
-"$here/setup.sh" || exit 1
+"$here/setup.sh" demo || exit 1
 if [ "$(run_path)" = native ]; then
 	exec "$here/native.sh" demo.sh
 fi

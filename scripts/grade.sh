@@ -30,7 +30,7 @@ for t in $tasks; do
 	case $t in [1-6]) ;; *) die "TASK=$t: tasks are 1 to 6" ;; esac
 done
 
-"$here/setup.sh" >/dev/null || exit 1
+"$here/setup.sh" lab >/dev/null || exit 1
 out="$top/build/grade"
 mkdir -p "$out"
 rm -f "$out"/*.out*

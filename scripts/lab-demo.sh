@@ -5,6 +5,6 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "${1:-exercise}" 2>/dev/null && pwd) ||
 	{ echo "lab-demo.sh: ${1:-exercise}: no such directory: make exercise writes one" >&2; exit 1; }
-"$here/setup.sh" || exit 1
+"$here/setup.sh" demo || exit 1
 KBANK_LAB="student:$src:demo" KBANK_EXPECT=lab \
 	exec "$here/vm.sh" -t 600 -- /kbank/guest/lab.sh

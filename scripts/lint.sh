@@ -6,6 +6,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
+"$here/setup.sh" lint || exit 1
 
 kenv=$("$here/kernel.sh") || die "no kernel to lint against (KERNEL=${KERNEL:-stock})"
 eval "$kenv"

@@ -3,5 +3,5 @@
 # console, for trying things by hand. `poweroff` leaves.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-"$here/setup.sh" || exit 1
+"$here/setup.sh" demo || exit 1
 exec "$here/vm.sh" -s
