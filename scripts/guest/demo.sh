@@ -4,7 +4,14 @@
 status=0
 header=-H
 
+# A step marker for vm.sh: a hung guest's diagnosis names the step. In the
+# VM only: on the native path these lines would reach the user.
+step() {
+	if [ -f /kbank/env ]; then echo "KBANK-STEP $*"; fi
+}
+
 row() {
+	step "bank-race $*"
 	bank-race $header "$@"
 	rc=$?
 	header=
@@ -56,6 +63,7 @@ echo
 printf '%-9s %3s %10s %14s %12s %12s\n' lock N "ops/s" "CPU us per op" "CPUs busy" "contended %"
 for run in "spinlock 2" "mutex 2" "spinlock 8"; do
 	set -- $run
+	step "bank-bench -m $1 -w $2"
 	bank-bench -b alt -m $1 -D 100 -w $2 -S 3 -t 300 |
 		awk -F, '{ printf "%-9s %3d %10d %14.0f %7.2f of 2 %11.0f%%\n", $2, $3, $6, $10 / 1000, $15, $12 * 100 }'
 done
@@ -74,16 +82,21 @@ if [ -f /kbank/env ] && [ -d /sys/kernel/tracing/events/bank ]; then
 	echo "Recording the trace events of a racy run (lock=none) and of a waiter for"
 	echo "the spinlock and for the mutex (delay_us=1000):"
 	# bank-race exits 3 when updates were lost: the point, in mode none.
+	# banktrace.sh marks its own steps.
 	/kbank/guest/banktrace.sh start || status=1
+	step "bank-race -m none, traced"
 	bank-race -m none -D 20 -b 1000 -p 1 -n 300 -s 0 -l traced
 	/kbank/guest/banktrace.sh stop /tmp/trace-none.txt || status=1
 	for mode in spinlock mutex; do
 		/kbank/guest/banktrace.sh start sched/sched_switch \
 			lock/contention_begin lock/contention_end &&
+			step "bank-race -m $mode, traced" &&
 			bank-race -m $mode -D 1000 -b 1000 -p 1 -n 10 -s 0 -l traced &&
 			/kbank/guest/banktrace.sh stop /tmp/trace-$mode.txt || status=1
 	done
+	step "bankctl delay 0, after the traces"
 	bankctl delay 0
+	step "printing the traces"
 	for t in none spinlock mutex; do
 		echo "KBANK-TRACE-BEGIN $t"
 		cat /tmp/trace-$t.txt
@@ -101,6 +114,7 @@ if [ -n "${KBANK_PYTHON:-}" ]; then
 	echo "The notebook's own Python, with /dev/bank for multiprocessing.Value and Lock"
 	echo "(lock=mutex): python3 userspace/python/notebook.py"
 	bankctl lock mutex
+	step "python3 userspace/python/notebook.py"
 	$KBANK_PYTHON "$KBANK_REPO/userspace/python/notebook.py" || status=1
 fi
 exit $status
