@@ -112,7 +112,7 @@ LOCKS ?= mutex,spinlock,atomic,none
 WORKERS ?= 4
 OPS ?=
 fuzz:
-	@scripts/vm.sh -t $$(( 300 + 4 * $(SECONDS) * 3 )) -- \
+	@scripts/vm.sh -t $$(( 300 + 4 * $(SECONDS) * 3 )) -i $$(( 300 + 2 * $(SECONDS) )) -- \
 		/kbank/guest/fuzz.sh $(SEED) $(SECONDS) $(LOCKS) $(WORKERS) $(OPS)
 
 demo-kcsan:

@@ -7,8 +7,10 @@
 lab_boot() {
 	lb_kernel=$1 lb_out=$2
 	shift 2
+	# -i 300: each task's silence is bounded by bank_lab's own alarm,
+	# 240 s, which ends a task stuck on a student's lock.
 	KERNEL=$lb_kernel KBANK_LAB="$*" KBANK_EXPECT=lab \
-		"$here/vm.sh" -t "${KBANK_LAB_TIMEOUT:-900}" -- /kbank/guest/lab.sh \
+		"$here/vm.sh" -t "${KBANK_LAB_TIMEOUT:-900}" -i 300 -- /kbank/guest/lab.sh \
 		>"$lb_out" 2>"$lb_out.err" || true
 	cp "$top/build/vm-$lb_kernel/console.log" "$lb_out.console" 2>/dev/null || :
 }

@@ -144,7 +144,8 @@ vm_step() {
 # QEMU pipeline made it as it ended), and set vw_why to "" then; or stop
 # waiting, with vw_why saying why the guest should be stopped, when it ran
 # LIMIT seconds, or printed nothing on the results port for IDLE seconds
-# (0: no such limit). A file, not the pipeline's pid: an ended child that
+# (0: no such limit). vw_quiet: the longest silence seen after the boot,
+# in whole seconds, and vw_quiet_after: the line before it. A file, not the pipeline's pid: an ended child that
 # is not reaped yet still answers kill -0. Kernel messages on the console
 # do not count as progress: a guest that repeats soft-lockup or RCU-stall
 # reports is stuck all the same. The boot, before the guest's first line,
@@ -153,13 +154,20 @@ vm_step() {
 vm_watch() {
 	vw_done=$1 vw_results=$2 vw_limit=$3 vw_idle=$4
 	vw_start=$(date +%s)
-	vw_last=$vw_start vw_size=0 vw_why=""
+	vw_last=$vw_start vw_size=0 vw_why="" vw_quiet=0 vw_line="" vw_quiet_after=""
 	while [ ! -e "$vw_done" ]; do
 		sleep 1
 		vw_now=$(date +%s)
 		vw_s=$(wc -c <"$vw_results")
 		if [ "$vw_s" != "$vw_size" ]; then
+			# The longest silence after the boot, for vm.sh to report:
+			# what -i must stay above.
+			if [ "$vw_size" != 0 ] && [ $((vw_now - vw_last)) -gt "$vw_quiet" ]; then
+				vw_quiet=$((vw_now - vw_last))
+				vw_quiet_after=$vw_line
+			fi
 			vw_size=$vw_s vw_last=$vw_now
+			vw_line=$(tail -n 1 "$vw_results")
 		fi
 		if [ $((vw_now - vw_start)) -ge "$vw_limit" ]; then
 			vw_why="still running after $vw_limit s, its time limit (vm.sh -t)"

@@ -8,10 +8,11 @@
 # what COMMAND prints and exits with COMMAND's exit status. A guest that
 # panics, or logs BUG, WARNING, Oops and the like fails the run with its
 # console shown. A guest still running after -t seconds (default 300), or
-# silent for -i seconds (default 120; 0: no limit), counts as hung: it is
+# silent for -i seconds (default 300; 0: no limit), counts as hung: it is
 # asked for every CPU's backtrace, stopped, and the diagnosis printed and
 # kept in build/vm-KERNEL/hang.log (lib.sh's vm_diagnose). Pick -i above the
-# longest silence of the guest's slowest step, boot included. Lines between
+# longest silence of the guest's slowest step (vm.sh prints the longest it
+# saw; make soak the longest over many runs); the boot has 120 s at least. Lines between
 # KBANK-TRACE-BEGIN NAME and KBANK-TRACE-END (a recorded trace) go to
 # results.log only, as do the guest's step markers (KBANK-STEP). KBANK_RERUN
 # names the command the diagnosis tells the user to run again (make demo).
@@ -26,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
-limit=300 idle=120 params="" shell=""
+limit=300 idle=300 params="" shell=""
 while getopts t:i:p:s opt; do
 	case $opt in
 	t) limit=$OPTARG ;;
@@ -150,7 +151,7 @@ if [ -n "$why" ]; then
 fi
 wait "$vm"
 set -e
-msg "guest ran $(( $(date +%s) - start )) s"
+msg "guest ran $(( $(date +%s) - start )) s, silent for $vw_quiet s at most after its boot (-i $idle), after: $(printf %.60s "$vw_quiet_after")"
 
 sed -n '/^KBANK-DMESG-BEGIN$/,/^KBANK-DMESG-END$/p' "$results" >"$dir/dmesg.log"
 status=$(sed -n 's/^KBANK-EXIT: \([0-9]*\)$/\1/p' "$results" | tail -n 1)
