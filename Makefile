@@ -24,6 +24,7 @@
 #   make grade        mark the student's copy in the VM (EXERCISE=, TASK=n)
 #   make lab-demo     make demo with the student's copy (EXERCISE=)
 #   make check-lab    test the examiner: solved, unsolved, typical mistakes
+#   make check-hang   a guest hung on purpose must leave vm.sh's diagnosis
 #   make help         this list
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -50,7 +51,7 @@ TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 .PHONY: all module progs clean check lint demo bench vm-shell help \
 	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
 	check-distro fuzz check-sanitize sanitize-kernel \
-	exercise grade check-lab lab-demo
+	exercise grade check-lab lab-demo check-hang
 
 # The programs first: they build even where the module cannot.
 all: progs module
@@ -142,6 +143,9 @@ lab-demo:
 
 check-lab:
 	@scripts/check-lab.sh
+
+check-hang:
+	@tests/hung_guest.sh
 
 help:
 	@sed -n 's/^#   //p' Makefile
