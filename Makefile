@@ -25,6 +25,8 @@
 #   make lab-demo     make demo with the student's copy (EXERCISE=)
 #   make check-lab    test the examiner: solved, unsolved, typical mistakes
 #   make check-hang   a guest hung on purpose must leave vm.sh's diagnosis
+#   make soak         make TARGET, RUNS times: pass/fail counts, the failed
+#                     runs' logs in build/soak/ (TARGET=demo RUNS=10)
 #   make help         this list
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -51,7 +53,7 @@ TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 .PHONY: all module progs clean check lint demo bench vm-shell help \
 	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
 	check-distro fuzz check-sanitize sanitize-kernel \
-	exercise grade check-lab lab-demo check-hang
+	exercise grade check-lab lab-demo check-hang soak
 
 # The programs first: they build even where the module cannot.
 all: progs module
@@ -146,6 +148,11 @@ check-lab:
 
 check-hang:
 	@tests/hung_guest.sh
+
+RUNS ?= 10
+TARGET ?= demo
+soak:
+	@scripts/soak.sh $(RUNS) $(TARGET)
 
 help:
 	@sed -n 's/^#   //p' Makefile
