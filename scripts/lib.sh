@@ -199,6 +199,27 @@ vm_kill() {
 	kill -KILL "$vk" 2>/dev/null || :
 }
 
+# vm_threads PID: QEMU's threads, as the host sees them: name, state, the
+# share of a host CPU each used over one second, and where the kernel has
+# it waiting. A vCPU thread ("CPU 0/TCG") busy near 100% runs the guest
+# (or spins in it); one asleep in a futex waits for a lock of QEMU's own:
+# a hang of QEMU, not of the guest.
+vm_threads() {
+	# /proc's stat after "pid (name) ", a name that may hold spaces:
+	# $1 the state, $12 and $13 the user and system time in ticks.
+	for vt in /proc/"$1"/task/*; do
+		echo "$vt $(sed 's/.*) //' "$vt/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+	done >"$vd_dir/threads.0"
+	sleep 1
+	while read -r vt t0; do
+		[ -r "$vt/stat" ] || continue
+		set -- $(sed 's/.*) //' "$vt/stat" | awk '{ print $1, $12 + $13 }')
+		printf '%-18s %s %3d%% of a CPU  %s\n' "$(cat "$vt/comm")" "$1" \
+			$(( ($2 - t0) * 100 / $(getconf CLK_TCK) )) "$(cat "$vt/wchan")"
+	done <"$vd_dir/threads.0"
+	rm -f "$vd_dir/threads.0"
+}
+
 # vm_diagnose DIR WHY RERUN: vm.sh's QEMU in DIR is to be stopped (WHY);
 # find out what its CPUs are doing, stop it, and print the diagnosis:
 # the step, the guest's last lines, the console's, each CPU's backtrace,
@@ -217,12 +238,13 @@ vm_diagnose() {
 	vd_console=$vd_dir/console.log vd_results=$vd_dir/results.log
 	vd_pidfile=$vd_dir/qemu.pid
 	vd_lines=$(wc -l <"$vd_console")
+	vd_pid=$(cat "$vd_pidfile" 2>/dev/null) || vd_pid=""
+	vd_threads=$([ -z "$vd_pid" ] || vm_threads "$vd_pid")
 	vd_regs=$(python3 "$top/scripts/qmp.py" "$vd_dir/qmp.sock" \
 		"info registers -a" 2>&1 |
 		awk '/^CPU#/ { cpu = $1 }
 			/^RIP=/ { for (i = 1; i <= NF; i++) if ($i ~ /^(RIP|CPL|HLT)=/) cpu = cpu " " $i; print cpu }')
 	python3 "$top/scripts/qmp.py" "$vd_dir/qmp.sock" nmi >/dev/null 2>&1 || :
-	vd_pid=$(cat "$vd_pidfile" 2>/dev/null) || vd_pid=""
 	for _ in $(seq 30); do
 		[ -n "$vd_pid" ] && kill -0 "$vd_pid" 2>/dev/null || break
 		sleep 1
@@ -259,5 +281,7 @@ vm_diagnose() {
 	fi
 	msg "QEMU's registers before the NMI (CPL=0: in the kernel; HLT=1: idle):"
 	printf '%s\n' "${vd_regs:-(QEMU's monitor did not answer)}" | sed 's/^/  | /'
+	msg "QEMU's threads on the host, before the NMI (R: running; a vCPU thread asleep, S, in a futex: QEMU itself is stuck):"
+	printf '%s\n' "${vd_threads:-(QEMU had ended)}" | sed 's/^/  | /'
 	msg "what to do: run $vd_rerun again (a hang under emulation may not come back); if it hangs again, attach $vd_dir/hang.log and $vd_console to your report."
 }

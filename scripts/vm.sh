@@ -117,7 +117,8 @@ set -- qemu-system-x86_64 -accel "$accel" $cpu -smp "${KBANK_SMP:-2}" -m 1024 \
 	-kernel "$VMLINUZ" -initrd "$dir/initramfs.cpio.gz" \
 	-fsdev local,id=hr,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=hr,mount_tag=hostroot \
-	-qmp "unix:$qmp,server=on,wait=off" -pidfile "$pidfile"
+	-qmp "unix:$qmp,server=on,wait=off" -pidfile "$pidfile" \
+	-name kbank,debug-threads=on
 
 if [ -n "$shell" ]; then
 	# The console is the terminal; Ctrl-A X also leaves.
@@ -125,7 +126,8 @@ if [ -n "$shell" ]; then
 		-append "$kcmd -- shell"
 fi
 
-# 9p shares the host's root read-only: python3 in the guest. QEMU runs in
+# 9p shares the host's root read-only: python3 in the guest. QEMU names
+# its threads (debug-threads: "CPU 0/TCG"...), for vm_diagnose. QEMU runs in
 # the background, watched (lib.sh's vm_watch) for its end, the -t limit and
 # the -i silence; its output goes through awk, which keeps results.log and
 # shows the user what is not protocol (KBANK-*) or a recorded trace.
