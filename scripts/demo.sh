@@ -13,9 +13,10 @@ if [ "$(run_path)" = native ]; then
 	exec "$here/native.sh" demo.sh
 fi
 msg "QEMU run (KERNEL=${KERNEL:-stock}); on a machine that loads modules, the running kernel is used instead"
-# -i 90: the demo prints a row every few seconds; its longest silence was
-# 21 s, on 2 cores loaded 11 deep. A hung demo stops after 90 s, not 400.
-KBANK_RERUN="make demo" "$here/vm.sh" -t 400 -i 90 -- /kbank/guest/demo.sh
+# -i 120: the demo prints a row every few seconds; its longest silence was
+# 47 s in 10 runs (the Python notebook: Python starts slowly over 9p), on 2
+# cores loaded 7 to 11 deep. A hung demo stops after 120 s, not 400.
+KBANK_RERUN="make demo" "$here/vm.sh" -t 400 -i 120 -- /kbank/guest/demo.sh
 status=$?
 results="$top/build/vm-${KERNEL:-stock}/results.log"
 out="$top/build/trace"

@@ -20,7 +20,7 @@ out="$top/build/soak/$target"
 rm -rf "$out"
 mkdir -p "$out"
 stamp="$out/.stamp"
-passed=0 failed=0 times="" quiet=0
+passed=0 failed=0 times="" quiet=0 quiet_at=""
 msg "make $target, $runs times; logs in $out"
 i=0
 while [ $i -lt "$runs" ]; do
@@ -32,9 +32,13 @@ while [ $i -lt "$runs" ]; do
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	times="$times $secs"
-	# vm.sh's "silent for N s at most": the longest silence of any guest.
-	q=$(sed -n 's/.*silent for \([0-9]*\) s at most.*/\1/p' "$out/$i.log" | sort -n | tail -n 1)
-	[ -n "$q" ] && [ "$q" -gt "$quiet" ] && quiet=$q
+	# vm.sh's "silent for N s at most ..., after: LINE": the longest
+	# silence of any guest, and the line before it.
+	q=$(sed -n 's/.*silent for \([0-9]*\) s at most.*after: \(.*\)/\1 \2/p' "$out/$i.log" |
+		sort -n | tail -n 1)
+	if [ -n "$q" ] && [ "${q%% *}" -gt "$quiet" ]; then
+		quiet=${q%% *} quiet_at="run $i, after: ${q#* }"
+	fi
 	if [ $rc = 0 ]; then
 		passed=$((passed + 1))
 		echo "ok $i - make $target ($secs s)"
@@ -59,7 +63,8 @@ rm -f "$stamp"
 
 summary=$(printf '%s\n' $times | sort -n | awk '
 	{ t[NR] = $1 } END { printf "min %d s, median %d s, max %d s", t[1], t[int((NR + 1) / 2)], t[NR] }')
-echo "# soak: make $target: $passed of $runs passed; $summary; guests silent for $quiet s at most"
+echo "# soak: make $target: $passed of $runs passed; $summary"
+echo "# soak: guests silent for $quiet s at most${quiet_at:+ ($quiet_at)}"
 [ $failed = 0 ] || echo "# soak: the failed runs' logs: $(ls -d "$out"/*/ | tr '\n' ' ')"
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
