@@ -145,12 +145,12 @@ vm_step() {
 # waiting, with vw_why saying why the guest should be stopped, when it ran
 # LIMIT seconds, or printed nothing on the results port for IDLE seconds
 # (0: no such limit). vw_quiet: the longest silence seen after the boot,
-# in whole seconds, and vw_quiet_after: the line before it. A file, not the pipeline's pid: an ended child that
-# is not reaped yet still answers kill -0. Kernel messages on the console
-# do not count as progress: a guest that repeats soft-lockup or RCU-stall
-# reports is stuck all the same. The boot, before the guest's first line,
-# has at least 120 s: it takes 5 s on an idle machine, and was seen to take
-# 26 s under TCG on 2 busy cores.
+# in whole seconds, and vw_quiet_after: the line before it. A file, not
+# the pipeline's pid: an ended child that is not reaped yet still answers
+# kill -0. Kernel messages on the console do not count as progress: a guest
+# that repeats soft-lockup or RCU-stall reports is stuck all the same. The
+# boot, before the guest's first line, has at least 120 s: it takes 5 s on
+# an idle machine, and was seen to take 26 s under TCG on 2 busy cores.
 vm_watch() {
 	vw_done=$1 vw_results=$2 vw_limit=$3 vw_idle=$4
 	vw_start=$(date +%s)
