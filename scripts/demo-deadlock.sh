@@ -9,7 +9,12 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
-"$here/setup.sh" debug || exit 1
+# STOCK=1 boots Debian's kernel alone: the demo's packages are enough.
+if [ "${STOCK:-}" = 1 ]; then
+	"$here/setup.sh" demo || exit 1
+else
+	"$here/setup.sh" debug || exit 1
+fi
 
 echo "=== 1. Debian's kernel: the deadlock happens, and the fix"
 echo
