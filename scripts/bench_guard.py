@@ -43,7 +43,7 @@ MODES = ("none", "spinlock", "mutex", "atomic")
 # the guard stays well inside MARGIN. The others are printed, not guarded.
 # batch64/batch1 is measured, not guarded: it falls when the per-call path
 # gets cheaper (K = 1 gains most), so an improvement would fail the guard
-# (without the reply pinning it went from 45 to 38); and its rounds are the
+# (without the reply pinning it went from 45 to 38-40); and its rounds are the
 # noisiest (18 to 62 within one run).
 GUARDED = (
     ["deposit/null_ioctl." + m for m in MODES]

@@ -176,8 +176,8 @@ def verdict(ok):
 # nothing). Each with why, from make bench runs on the 2-core CI machine
 # under QEMU TCG, shared with other guests.
 NOT_TARGETS = {
-    "deposit": "not met here even before the reply pinning (0.64 to 0.75), nor "
-               "by a copy of bank.ko without it (0.59 to 0.62); the ratio guard "
+    "deposit": "not met here before the reply was pinned (0.64 to 0.75), nor "
+               "since the pinning was removed (0.55 to 0.71); the ratio guard "
                "(make bench-guard) keeps it from falling",
     "scaling": "rates of separate runs of 2 and 8 processes on 2 vCPUs that are "
                "host threads shared with other guests: from 0.65 to 2.15 between runs",
