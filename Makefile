@@ -8,7 +8,11 @@
 #   make check        lint, ABI, the suite and the README's sessions (native or VM)
 #   make vm-shell     the VM with bank.ko loaded and a shell; poweroff leaves
 #   make lint         checkpatch, W=1, sparse, -Werror builds
-#   make bench        every lock mode measured, into build/bench/
+#   make bench        every lock mode measured, into build/bench/; fails
+#                     on a failed or missing row or a missed target
+#   make bench-guard  a short bench: its ratios against docs/bench/baseline.txt
+#   make bench-baseline  the same run in 3 boots, written as the baseline
+#                     (BASELINE=file: another file, for both; RUNS=n boots)
 #   make debug-kernel build the debug kernel (lockdep, KCSAN, KUnit) once
 #   make check-debug  make check on the debug kernel
 #   make demo-kcsan   KCSAN's report of lock mode none's race
@@ -50,7 +54,8 @@ prog = $(if $(OUT),$(OUT)/$(1),$(2)/$(1))
 PROG_BINS := $(foreach p,$(PROGS),$(call prog,$(p),userspace))
 TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
 
-.PHONY: all module progs clean check lint demo bench vm-shell help \
+.PHONY: all module progs clean check lint demo bench bench-guard \
+	bench-baseline vm-shell help \
 	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
 	check-distro fuzz check-sanitize sanitize-kernel \
 	exercise grade check-lab lab-demo check-hang soak
@@ -93,6 +98,12 @@ demo:
 
 bench:
 	@scripts/bench.sh
+
+bench-guard:
+	@scripts/bench.sh guard
+
+bench-baseline:
+	@scripts/bench.sh baseline
 
 vm-shell:
 	@scripts/vm-shell.sh

@@ -2026,7 +2026,7 @@ TEST_TIMEOUT(naive_order_deadlocks_ordered_does_not, 300)
 TEST(programs_help_and_usage_errors)
 {
 	static const char *const progs[] = {
-		"deposit", "withdraw", "bankctl", "bank-race",
+		"deposit", "withdraw", "bankctl", "bank-race", "bank-bench",
 	};
 	char cmd[PATH_MAX + 128];
 	unsigned int i;
@@ -2104,6 +2104,58 @@ TEST_TIMEOUT(bank_race_runner_rows, 120)
 	snprintf(cmd, sizeof(cmd), "%s -m none -D 50 -b 100000 -n 3000 -s 0 >/dev/null",
 		 prog("bank-race"));
 	EXPECT_EQ(run(cmd), 3);
+	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
+}
+
+/*
+ * bank-bench puts back what it changed: the lock mode, delay_us and the
+ * balances of the accounts it used (it sets them to 10^15 for its run),
+ * when it ends, when SIGINT, SIGTERM or SIGHUP ends it, and when a call
+ * fails after it changed the lock.
+ */
+TEST_TIMEOUT(bank_bench_puts_settings_back, 120)
+{
+	static const struct {
+		const char *sig;
+		int status;
+	} ends[] = {
+		{ NULL, 0 }, { "INT", 128 + SIGINT }, { "TERM", 128 + SIGTERM },
+		{ "HUP", 128 + SIGHUP },
+	};
+	const unsigned int n = sizeof(ends) / sizeof(ends[0]);
+	struct bank_accounts before;
+	char cmd[PATH_MAX + 256], buf[32];
+	unsigned int i;
+	int fd, want;
+
+	setup("spinlock", 777);
+	ASSERT_EQ(bank_param_write("delay_us", "3"), 0);
+	fd = dev_open(O_RDWR);
+	ASSERT_EQ(xfer(fd, 0, 2, 5, NULL), 0);
+	close(fd);
+	before = get_accounts();
+	/* Each way to end, then a failed open after the lock changed. */
+	for (i = 0; i <= n; i++) {
+		want = i < n ? ends[i].status : EXIT_CALL;
+		if (i == n)
+			snprintf(cmd, sizeof(cmd), "%s -b alt -m mutex -D 0 "
+				 "-d /nonexistent 2>/dev/null", prog("bank-bench"));
+		else if (!ends[i].sig)
+			snprintf(cmd, sizeof(cmd), "%s -b transfer -m mutex -D 0 "
+				 "-w 2 -S 1 -t 50 -W 0 >/dev/null",
+				 prog("bank-bench"));
+		else
+			snprintf(cmd, sizeof(cmd), "%s -b transfer -m atomic -D 1 "
+				 "-w 2 -S 60 -t 200 >/dev/null & p=$!; sleep 1; "
+				 "kill -%s $p; wait $p", prog("bank-bench"),
+				 ends[i].sig);
+		EXPECT_EQ(run(cmd), want);
+		ASSERT_EQ(bank_param_read("lock", buf, sizeof(buf)), 0);
+		EXPECT_TRUE(strcmp(buf, "spinlock") == 0);
+		ASSERT_EQ(bank_param_read("delay_us", buf, sizeof(buf)), 0);
+		EXPECT_TRUE(strcmp(buf, "3") == 0);
+		expect_accounts_unchanged(&before);
+	}
 	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
 }
 
