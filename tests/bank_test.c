@@ -1937,7 +1937,7 @@ static int transfers_watched(const char *mode, const char *delay_us,
 		start = accounts_total(&a);
 	}
 	memset(w, 0, sizeof(*w));
-	snprintf(cmd, sizeof(cmd), "%s -n 4 -c %ld -r 7 -s 20 >/dev/null",
+	snprintf(cmd, sizeof(cmd), "%s -p 4 -n %ld -r 7 -s 20 >/dev/null",
 		 prog("bank-transfer"), count);
 	pid = fork();
 	ASSERT_TRUE(pid >= 0);

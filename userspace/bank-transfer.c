@@ -33,8 +33,8 @@ static void usage(void)
 	       "  -m, --lock=MODE       first switch bank.ko to MODE (root, device closed)\n"
 	       "  -o, --order=ORDER     first set lock_order: ordered or naive (root)\n"
 	       "  -D, --delay=US        first set delay_us (root)\n"
-	       "  -n, --procs=N         processes (default 2, at most %d)\n"
-	       "  -c, --count=N         transfers per process (default 1000)\n"
+	       "  -p, --procs=N         processes (default 2, at most %d)\n"
+	       "  -n, --count=N         transfers per process (default 1000)\n"
 	       "  -a, --amount=N        amount per transfer (default 1)\n"
 	       "  -r, --random=SEED     random pairs of accounts, and deposits and\n"
 	       "                        withdrawals of 1 on account 0 among them\n"
@@ -211,8 +211,8 @@ int main(int argc, char **argv)
 		{ "lock", required_argument, NULL, 'm' },
 		{ "order", required_argument, NULL, 'o' },
 		{ "delay", required_argument, NULL, 'D' },
-		{ "procs", required_argument, NULL, 'n' },
-		{ "count", required_argument, NULL, 'c' },
+		{ "procs", required_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'n' },
 		{ "amount", required_argument, NULL, 'a' },
 		{ "random", required_argument, NULL, 'r' },
 		{ "stall", required_argument, NULL, 's' },
@@ -235,18 +235,18 @@ int main(int argc, char **argv)
 	int opt, fd, i, running, status, failed = 0, stalled = 0;
 
 	set_progname(argv[0]);
-	while ((opt = getopt_long(argc, argv, "m:o:D:n:c:a:r:s:d:h", longopts,
+	while ((opt = getopt_long(argc, argv, "m:o:D:p:n:a:r:s:d:h", longopts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'm': lock = optarg; break;
 		case 'o': order = optarg; break;
 		case 'D': delay = optarg; break;
 		case 'd': device = optarg; break;
-		case 'n':
+		case 'p':
 			if (!parse_s64(optarg, &procs) || procs < 1 || procs > MAX_PROCS)
 				die_usage("--procs: 1 to %d", MAX_PROCS);
 			break;
-		case 'c':
+		case 'n':
 			if (!parse_s64(optarg, &count) || count < 0)
 				die_usage("--count: a number >= 0");
 			break;
