@@ -344,7 +344,8 @@ int main(int argc, char **argv)
 			kill(pids[i], SIGKILL);
 		while (waitpid(-1, NULL, 0) > 0)
 			;
-		printf("killed them (kill -9)\n");
+		printf("killed them (kill -9); a transfer that ended just before its\n"
+		       "process was killed moved money without being counted here\n");
 		stalled = 1;
 		break;
 	}
