@@ -81,7 +81,7 @@ phase() {
 		phase spinners env KBANK_SMP=8 KBANK_RERUN="$rerun" "$here/vm.sh" -t 300 -- \
 			/kbank/guest/check.sh spinlock_one_spinner_at_a_time
 	fi
-	# The sanitizer kernel: the fuzz, fail-nth and kmemleak (issue 15).
+	# The sanitizer kernel: the fuzz, fail-nth and kmemleak.
 	if [ "${KERNEL:-}" = sanitize ]; then
 		phase sanitize env KBANK_RERUN="$rerun" "$here/vm.sh" -t 1800 -i 660 \
 			-- /kbank/guest/sanitize.sh \

@@ -1066,7 +1066,7 @@ TEST_TIMEOUT(notebook_defaults_end_at_200, 300)
 	}
 }
 
-/* ---- the core under attack (issue 10) ----------------------------------- */
+/* ---- the core under attack -------------------------------------------- */
 
 static long long now_ms(void)
 {
@@ -1632,7 +1632,7 @@ TEST(spinlock_delay_capped)
 	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
 }
 
-/* ---- accounts and transfers (issue 16) ---------------------------------- */
+/* ---- accounts and transfers -------------------------------------------- */
 
 static struct bank_accounts get_accounts(void)
 {

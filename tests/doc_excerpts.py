@@ -13,7 +13,7 @@ Numbered source lines shown in any block ("  >>  299  <code>", under a
 "-> module/bank.c:299" line, as make demo-kcsan prints them) must be those
 lines of that file today.
 
-Also: no path of the machine the docs were written on (/work/, /root/,
+Also: no issue number ("issue 12") anywhere in the tree, and no path of the machine the docs were written on (/work/, /root/,
 /home/) in any tracked text file. One TAP line per excerpt and per check.
 """
 import os
@@ -127,6 +127,17 @@ def main():
                               r"(^|[^A-Za-z0-9_$\"'])/(work|home)/|[^$\"A-Za-z0-9_]/root/\.",
                               "--", ".", ":!tests/doc_excerpts.py"],
                              capture_output=True, text=True).stdout.strip()
+    issues = subprocess.run(["git", "-C", TOP, "grep", "-n", "-I", "-i", "-E",
+                             r"\bissues? #?[0-9]+\b", "--", ".",
+                             ":!tests/doc_excerpts.py"],
+                            capture_output=True, text=True).stdout.strip()
+    if issues:
+        failed += 1
+        print("not ok - no issue numbers in the tree (history belongs in commits)")
+        for l in issues.splitlines()[:10]:
+            print("#   " + l)
+    else:
+        print("ok - no issue numbers in the tree")
     if tracked:
         failed += 1
         print("not ok - no machine paths in the tree")
