@@ -13,8 +13,9 @@ Numbered source lines shown in any block ("  >>  299  <code>", under a
 "-> module/bank.c:299" line, as make demo-kcsan prints them) must be those
 lines of that file today.
 
-Also: no issue number ("issue 12") anywhere in the tree, and no path of the machine the docs were written on (/work/, /root/,
-/home/) in any tracked text file. One TAP line per excerpt and per check.
+Also: no issue number ("issue 12") anywhere in the tree, and no path of
+the machine the docs were written on (/work/, /root/, /home/) in any
+tracked text file. One TAP line per excerpt and per check.
 """
 import os
 import re
