@@ -20,7 +20,8 @@ lab_boot() {
 			>"$lb_b" 2>"$lb_b.err" || true
 		cp "$top/build/vm-$lb_kernel/console.log" "$lb_b.console" 2>/dev/null || :
 		grep -q '^LAB-ALL-DONE' "$lb_b" && break
-		lb_left=$(echo $(lab_left "$lb_b" $lb_todo))
+		# shellcheck disable=SC2086 # entries are words
+		lb_left=$(lab_left "$lb_b" $lb_todo)
 		# No task started: this boot cannot get further than the last.
 		[ "$lb_left" != "$lb_todo" ] || break
 		lb_todo=$lb_left
@@ -30,7 +31,7 @@ lab_boot() {
 # lab_left REPORT ENTRY...: the entries, less the tasks REPORT started and
 # the copies that did not build.
 lab_left() {
-	ll_report=$1
+	ll_report=$1 ll_out=""
 	shift
 	for ll_entry; do
 		ll_name=${ll_entry%%:*} ll_rest=${ll_entry#*:}
@@ -39,8 +40,9 @@ lab_left() {
 		ll_keep=$(for ll_t in $(echo "$ll_tasks" | tr , ' '); do
 			grep -q "^LAB-TASK $ll_name $ll_t\$" "$ll_report" || echo "$ll_t"
 		done | paste -sd, -)
-		[ -n "$ll_keep" ] && printf '%s ' "$ll_name:$ll_dir:$ll_keep"
+		[ -n "$ll_keep" ] && ll_out="$ll_out $ll_name:$ll_dir:$ll_keep"
 	done
+	echo "${ll_out# }"
 }
 
 # lab_verdicts KERNEL OUT: what OUT's boots (lab_boot's) say, one line per

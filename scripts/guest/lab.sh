@@ -11,11 +11,14 @@
 rmmod bank 2>/dev/null
 [ -f /kbank/lab/list ] || { echo "LAB: no student module"; exit 1; }
 
-# The kernel's own detectors, as fast as they go: a task asleep in state D
-# for 2 s, a CPU that does not schedule for 2 s (2 x watchdog_thresh) are
-# reported with their stacks, in the task's kernel log.
-echo 2 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
-echo 1 >/proc/sys/kernel/watchdog_thresh 2>/dev/null
+# The kernel's own detectors (stock kernel), sooner than their defaults: a
+# task asleep in state D for 6 s, a CPU that does not schedule for 6 s
+# (2 x watchdog_thresh) are reported with their stacks, in the task's
+# kernel log. Not sooner: a loaded host can stall a virtual CPU for
+# seconds, and a correct module must never be reported.
+detect=6
+echo $detect >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+echo $((detect / 2)) >/proc/sys/kernel/watchdog_thresh 2>/dev/null
 
 # lockdep's reports stop after the first one, for the rest of the boot.
 lockdep_on() {
@@ -41,8 +44,10 @@ while [ -z "$spent" ] && read -r name tasks <&3; do
 			bank_lab "$t"
 			rc=$?
 			if [ $rc = 3 ]; then
-				# Stuck for good: give the detectors time to say so.
-				sleep 3
+				# Stuck for good: bank_lab said so at once; the
+				# kernel's detectors, with the stack, a little later.
+				[ -e /proc/sys/kernel/watchdog_thresh ] &&
+					sleep $((detect + 1))
 				spent=1
 			else
 				# Killed processes may still be closing /dev/bank.
