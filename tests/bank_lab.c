@@ -521,6 +521,15 @@ static int p_transfers(void)
 	return rc ? rc : transfer(0, 1, 5);
 }
 
+/*
+ * One direction only, in the tasks before 6: transfers both ways would
+ * show lockdep task 6's lock order, not this task's locking.
+ */
+static int p_transfer_out(void)
+{
+	return set_balance(100) ? -1 : transfer(0, 1, 5);
+}
+
 static int p_transfer_refused(void)
 {
 	return set_balance(10) ? -1 : transfer(0, 1, 1000);
@@ -589,7 +598,7 @@ static int drive_update_paths(const char *mode, const char *lock)
 		{ "a batch refused whole (EAGAIN)", p_batch_refused, EAGAIN },
 		{ "a batch with an entry of 0 (EINVAL)", p_batch_invalid,
 		  EINVAL },
-		{ "transfers into and out of account 0", p_transfers, 0 },
+		{ "a transfer out of account 0", p_transfer_out, 0 },
 		{ "a transfer refused for want of funds (EAGAIN)",
 		  p_transfer_refused, EAGAIN },
 	};
