@@ -668,7 +668,8 @@ static long hammer(int procs, long n, unsigned long cmd, unsigned int secs,
 		if (rc != 0)
 			hung = 1;
 	}
-	while (read(pipefd[0], &got, sizeof(got)) == sizeof(got))
+	/* A child stuck for good holds the pipe open: a read would wait too. */
+	while (!hung && read(pipefd[0], &got, sizeof(got)) == sizeof(got))
 		total += got;
 	close(pipefd[0]);
 	return hung ? -1 : total;
@@ -1122,8 +1123,11 @@ static void task_mode(void)
 	rc = reap(opener, 40000);
 	kill(switcher, SIGKILL);
 	waitpid(switcher, NULL, 0);
+	if (rc == -2)
+		end_stuck(opener);
 	close(pipefd[1]);
-	if (read(pipefd[0], &deposits, sizeof(deposits)) != sizeof(deposits))
+	if (rc != 0 ||
+	    read(pipefd[0], &deposits, sizeof(deposits)) != sizeof(deposits))
 		deposits = -1;
 	close(pipefd[0]);
 	if (rc != 0)
