@@ -76,14 +76,31 @@ lab_verdicts_boot() {
 	/^LAB-BUILD-FAILED / { print $2, "*", kernel, "fail", "does not build against this kernel: run make in your directory and read the errors"; next }
 	/^LAB-TASK / { if (name != "") { hint("the VM stopped during this task (a CPU stuck on a lock, or a crash)"); finish() } name = $2; task = $3; nh = 0; next }
 	/^LAB-OBS fail / { sub(/^LAB-OBS fail /, ""); hint($0); next }
-	/^LAB-KLOG-BEGIN/ { klog = 1; want = ""; next }
+	/^LAB-WEDGED/ { wedged = 1; next }
+	/^LAB-KLOG-BEGIN/ { klog = 1; want = ""; nk = 0; next }
 	/^LAB-KLOG-END/ {
+		# A CPU spinning for good can keep dmesg from reading the log:
+		# the console has it, and this task is the boot'"'"'s last.
+		if (wedged && !nk) {
+			while ((getline c <console) > 0) {
+				if (c ~ /lock held when returning to user space/)
+					held = 1
+				else if (held && match(c, /\([^()]*\)/) && c ~ /at: /) {
+					l = substr(c, RSTART + 1, RLENGTH - 2); f = frame(c)
+					hint("lockdep (\"lock held when returning to user space\"): a call returned with " l " held" (f != "" ? " (taken in " f ")" : "") ": an error path skips the unlock")
+					held = 0
+				}
+			}
+			close(console)
+		}
+		wedged = 0
 		if (want == "held") hint("lockdep (\"lock held when returning to user space\"): a call returned with a lock held: an error path skips the unlock")
 		if (want == "soft") hint("kernel: soft lockup: a CPU spun with preemption off and never got the lock: a spinlock left held")
 		if (want == "hung") hint("kernel: hung task: a process asleep in state D that nothing wakes, and no signal can end")
 		klog = 0; finish(); next
 	}
 	klog {
+		nk++
 		line = $0; sub(/^\[[ 0-9.]*\] /, "", line)
 		if (want == "sleep" && (f = frame(line)) != "") {
 			hint("sleeping function called from invalid context, in " f ": a spinlock holder may not sleep (fsleep, copy_from_user)")

@@ -17,8 +17,10 @@ rmmod bank 2>/dev/null
 # kernel log. Not sooner: a loaded host can stall a virtual CPU for
 # seconds, and a correct module must never be reported.
 detect=6
-echo $detect >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
-echo $((detect / 2)) >/proc/sys/kernel/watchdog_thresh 2>/dev/null
+[ -w /proc/sys/kernel/hung_task_timeout_secs ] &&
+	echo $detect >/proc/sys/kernel/hung_task_timeout_secs
+[ -w /proc/sys/kernel/watchdog_thresh ] &&
+	echo $((detect / 2)) >/proc/sys/kernel/watchdog_thresh
 
 # lockdep's reports stop after the first one, for the rest of the boot.
 lockdep_on() {
