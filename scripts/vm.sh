@@ -22,6 +22,8 @@
 # (scripts/exercise.sh) against the guest's kernel, into /kbank/lab/NAME,
 # for scripts/guest/lab.sh; with KBANK_EXPECT=lab the grader judges the
 # kernel log itself (scripts/grade.sh), so problems in it do not fail the run.
+# A copy whose sources and kernel did not change since its last build is
+# not built again: the lab boots several times for one grade.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -75,12 +77,21 @@ rm -rf "$dir/lab"
 for entry in ${KBANK_LAB:-}; do
 	lname=${entry%%:*} rest=${entry#*:}
 	lsrc=${rest%%:*} ltasks=${rest#*:}
-	rm -rf "$dir/lab-src/$lname"
-	mkdir -p "$dir/lab/$lname" "$dir/lab-src/$lname"
+	mkdir -p "$dir/lab/$lname" "$dir/lab-src"
+	lsum=$( { echo "$KDIR"; cat "$KDIR/Module.symvers" 2>/dev/null; cat "$lsrc"/*.[ch] "$lsrc/Kbuild"; find "$lsrc/include" -type f -exec cat {} +; } | cksum)
+	if [ -f "$dir/lab-src/$lname/bank.ko" ] &&
+		[ "$(cat "$dir/lab-src/$lname.sum" 2>/dev/null)" = "$lsum" ]; then
+		cp "$dir/lab-src/$lname/bank.ko" "$dir/lab/$lname/"
+		echo "$lname $ltasks" >>"$dir/lab/list"
+		continue
+	fi
+	rm -rf "$dir/lab-src/$lname" "$dir/lab-src/$lname.sum"
+	mkdir -p "$dir/lab-src/$lname"
 	cp "$lsrc"/*.[ch] "$lsrc/Kbuild" "$dir/lab-src/$lname/"
 	cp -R "$lsrc/include" "$dir/lab-src/$lname/"
 	if make -s -C "$KDIR" M="$dir/lab-src/$lname" modules \
 		>"$dir/lab-src/$lname.log" 2>&1; then
+		echo "$lsum" >"$dir/lab-src/$lname.sum"
 		cp "$dir/lab-src/$lname/bank.ko" "$dir/lab/$lname/"
 		echo "$lname $ltasks" >>"$dir/lab/list"
 	else
