@@ -2007,14 +2007,14 @@ TEST_TIMEOUT(naive_order_deadlocks_ordered_does_not, 300)
 		SKIP("lockdep kernel: make demo-deadlock shows its report");
 	setup("mutex", 200);
 	/* Not every /bin/sh has pipefail (Debian's dash): the status by hand. */
-	snprintf(cmd, sizeof(cmd), "out=$(%s -o naive -D 10000 -n 2 -c 200 -s 2); "
+	snprintf(cmd, sizeof(cmd), "out=$(%s -o naive -D 10000 -p 2 -n 200 -s 2); "
 		 "rc=$?; printf '%%s\\n' \"$out\" | sed 's/^/#   /'; exit $rc",
 		 prog("bank-transfer"));
 	EXPECT_EQ(run(cmd), 4);
 	EXPECT_EQ(mod_unload(), 0);
 	ASSERT_EQ(mod_load(""), 0);
 	setup("mutex", 200);
-	snprintf(cmd, sizeof(cmd), "out=$(%s -o ordered -D 1000 -n 2 -c 200 -s 20); "
+	snprintf(cmd, sizeof(cmd), "out=$(%s -o ordered -D 1000 -p 2 -n 200 -s 20); "
 		 "rc=$?; printf '%%s\\n' \"$out\" | sed 's/^/#   /'; exit $rc",
 		 prog("bank-transfer"));
 	EXPECT_EQ(run(cmd), 0);
