@@ -554,7 +554,6 @@ int main(int argc, char **argv)
 	pthread_mutexattr_t ma;
 	double contended = 0, lost = 0, cpu_ns, started, elapsed;
 	int64_t fund[BENCH_ACCOUNTS];
-	struct sigaction sa;
 	struct rusage ru;
 	struct shared *sh;
 	int opt, i, s, pipefd[2], fd = -1;
@@ -628,12 +627,7 @@ int main(int argc, char **argv)
 	 * failed call exits through the exit handler, which restores too.
 	 */
 	run.pid = getpid();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	bank_catch_signals(on_signal);
 	if (atexit(finish_at_exit))
 		die_errno("atexit");
 	bank_configure(lock, delay, &run.params);

@@ -111,7 +111,6 @@ int main(int argc, char **argv)
 	bool header = false, failed = false;
 	struct bank_stats st;
 	struct bank_saved saved;
-	struct sigaction sa;
 	pid_t pids[2 * MAX_PAIRS];
 	long long lost;
 	int opt, fd, status, nproc = 0, forwarded = 0, i;
@@ -176,12 +175,7 @@ int main(int argc, char **argv)
 	 * it is passed to the workers, and raised again at the end.
 	 */
 	bank_configure(lock, delay, &saved);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	bank_catch_signals(on_signal);
 
 	fd = bank_open(device, O_RDWR);
 	bank_ioctl_or_die(fd, BANK_IOC_SET_BALANCE, &start,

@@ -224,7 +224,6 @@ int main(int argc, char **argv)
 	const char *delay = NULL;
 	char old_order[32] = "";
 	struct bank_saved saved;
-	struct sigaction sa;
 	int64_t procs = 2, count = 1000, amount = 1, seed = -1;
 	double stall = 3;
 	struct bank_accounts before, after;
@@ -289,12 +288,7 @@ int main(int argc, char **argv)
 		restore("", &saved);
 		return EXIT_CALL;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	bank_catch_signals(on_signal);
 
 	fd = bank_open(device, O_RDONLY);
 	before = snapshot(fd);

@@ -82,6 +82,12 @@ void bank_configure(const char *lock, const char *delay_us,
  */
 int bank_restore(const struct bank_saved *saved);
 
+/*
+ * Call @handler on SIGINT, SIGTERM and SIGHUP: the signals that end a run
+ * which must put the module's settings back first.
+ */
+void bank_catch_signals(void (*handler)(int));
+
 /* Sleep for @seconds (fractions allowed); 0 returns at once. */
 void sleep_seconds(double seconds);
 
