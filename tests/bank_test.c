@@ -1792,13 +1792,27 @@ TEST(transfer_errors)
 	}
 }
 
+/* The module parameters lock_order, lock and delay_us are these. */
+static void expect_settings(const char *order, const char *lock,
+			    const char *delay)
+{
+	char buf[32];
+
+	ASSERT_EQ(bank_param_read("lock_order", buf, sizeof(buf)), 0);
+	EXPECT_TRUE(strcmp(buf, order) == 0);
+	ASSERT_EQ(bank_param_read("lock", buf, sizeof(buf)), 0);
+	EXPECT_TRUE(strcmp(buf, lock) == 0);
+	ASSERT_EQ(bank_param_read("delay_us", buf, sizeof(buf)), 0);
+	EXPECT_TRUE(strcmp(buf, delay) == 0);
+}
+
 /*
  * bank-transfer puts back what it changed, at its end and on SIGTERM:
  * a later bank-race -m spinlock must not find lock_order=naive (EINVAL).
  */
 TEST(bank_transfer_puts_settings_back)
 {
-	char cmd[PATH_MAX + 256], order[32], lock[32], delay[32];
+	char cmd[PATH_MAX + 256];
 	int rc;
 
 	setup("spinlock", 200);
@@ -1810,24 +1824,14 @@ TEST(bank_transfer_puts_settings_back)
 	snprintf(cmd, sizeof(cmd), "%s --lock mutex --order naive --delay 100 "
 		 "--procs 1 --count 20 >/dev/null", prog("bank-transfer"));
 	EXPECT_EQ(run(cmd), 0);
-	ASSERT_EQ(bank_param_read("lock_order", order, sizeof(order)), 0);
-	ASSERT_EQ(bank_param_read("lock", lock, sizeof(lock)), 0);
-	ASSERT_EQ(bank_param_read("delay_us", delay, sizeof(delay)), 0);
-	EXPECT_TRUE(strcmp(order, "ordered") == 0);
-	EXPECT_TRUE(strcmp(lock, "spinlock") == 0);
-	EXPECT_TRUE(strcmp(delay, "0") == 0);
+	expect_settings("ordered", "spinlock", "0");
 	/* The same, ended by SIGTERM half way. */
 	snprintf(cmd, sizeof(cmd), "%s --lock mutex --order naive --delay 10000 "
 		 "--procs 1 --count 100000 --stall 60 >/dev/null & sleep 2; kill $!; wait $!",
 		 prog("bank-transfer"));
 	rc = run(cmd);
 	TH_LOG("bank-transfer ended by SIGTERM: exit status %d", rc);
-	ASSERT_EQ(bank_param_read("lock_order", order, sizeof(order)), 0);
-	ASSERT_EQ(bank_param_read("lock", lock, sizeof(lock)), 0);
-	ASSERT_EQ(bank_param_read("delay_us", delay, sizeof(delay)), 0);
-	EXPECT_TRUE(strcmp(order, "ordered") == 0);
-	EXPECT_TRUE(strcmp(lock, "spinlock") == 0);
-	EXPECT_TRUE(strcmp(delay, "0") == 0);
+	expect_settings("ordered", "spinlock", "0");
 }
 
 /*
