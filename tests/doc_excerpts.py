@@ -14,8 +14,9 @@ Numbered source lines shown in any block ("  >>  299  <code>", under a
 lines of that file today.
 
 Also: no issue number ("issue 12") anywhere in the tree, and no path of
-the machine the docs were written on (/work/, /root/, /home/) in any
-tracked text file. One TAP line per excerpt and per check.
+the machine the docs were written on (the work, home and root directories
+that MACHINE_DIRS names) in any tracked text file. One TAP line per
+excerpt and per check.
 """
 import os
 import re
@@ -24,6 +25,11 @@ import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = ("module", "include/uapi", "userspace", "tests")
+# Directories of the machine a doc was written on; spelt here in pieces,
+# so that this file does not name them itself.
+MACHINE_DIRS = ("wo" + "rk", "ho" + "me")
+MACHINE_PATHS = (r"(^|[^A-Za-z0-9_$\"'])/(%s)/|[^$\"A-Za-z0-9_]/ro" % "|".join(MACHINE_DIRS)
+                 + r"ot/\.")
 
 
 def norm(line):
@@ -125,8 +131,8 @@ def main():
     for doc in docs:
         failed += numbered(doc)
     tracked = subprocess.run(["git", "-C", TOP, "grep", "-n", "-I", "-E",
-                              r"(^|[^A-Za-z0-9_$\"'])/(work|home)/|[^$\"A-Za-z0-9_]/root/\.",
-                              "--", ".", ":!tests/doc_excerpts.py"],
+                              MACHINE_PATHS,
+                              "--", "."],
                              capture_output=True, text=True).stdout.strip()
     issues = subprocess.run(["git", "-C", TOP, "grep", "-n", "-I", "-i", "-E",
                              r"\bissues? #?[0-9]+\b", "--", ".",
