@@ -88,37 +88,37 @@ clean:
 	find . -name '__pycache__' -prune -exec rm -rf {} +
 
 check:
-	@scripts/check.sh
+	@scripts/targets/check.sh
 
 lint:
-	@scripts/lint.sh
+	@scripts/targets/lint.sh
 
 demo:
-	@scripts/demo.sh
+	@scripts/targets/demo.sh
 
 bench:
-	@scripts/bench.sh
+	@scripts/targets/bench.sh
 
 bench-guard:
-	@scripts/bench.sh guard
+	@scripts/targets/bench.sh guard
 
 bench-baseline:
-	@scripts/bench.sh baseline
+	@scripts/targets/bench.sh baseline
 
 vm-shell:
-	@scripts/vm-shell.sh
+	@scripts/targets/vm-shell.sh
 
 debug-kernel:
-	@scripts/debug-kernel.sh >/dev/null
+	@scripts/kernels/debug-kernel.sh >/dev/null
 
 check-debug:
-	@KERNEL=debug scripts/check.sh
+	@KERNEL=debug scripts/targets/check.sh
 
 sanitize-kernel:
-	@scripts/debug-kernel.sh sanitize >/dev/null
+	@scripts/kernels/debug-kernel.sh sanitize >/dev/null
 
 check-sanitize:
-	@KERNEL=sanitize scripts/check.sh
+	@KERNEL=sanitize scripts/targets/check.sh
 
 SEED ?= $(shell date +%s)
 SECONDS ?= 10
@@ -126,36 +126,36 @@ LOCKS ?= mutex,spinlock,atomic,none
 WORKERS ?= 4
 OPS ?=
 fuzz:
-	@scripts/vm.sh -t $$(( 300 + 4 * $(SECONDS) * 3 )) -i $$(( 300 + 2 * $(SECONDS) )) -- \
+	@scripts/vm/vm.sh -t $$(( 300 + 4 * $(SECONDS) * 3 )) -i $$(( 300 + 2 * $(SECONDS) )) -- \
 		/kbank/guest/fuzz.sh $(SEED) $(SECONDS) $(LOCKS) $(WORKERS) $(OPS)
 
 demo-kcsan:
-	@scripts/demo-kcsan.sh
+	@scripts/targets/demo-kcsan.sh
 
 demo-deadlock:
-	@STOCK=$(STOCK) scripts/demo-deadlock.sh
+	@STOCK=$(STOCK) scripts/targets/demo-deadlock.sh
 
 check-matrix:
-	@scripts/check-matrix.sh
+	@scripts/targets/check-matrix.sh
 
 check-distro:
-	@scripts/check-distro.sh
+	@scripts/targets/check-distro.sh
 
 # The lab: the student's copy lives in exercise/ (ignored by git) unless
 # EXERCISE=dir names another.
 EXERCISE ?= exercise
 
 exercise:
-	@scripts/exercise.sh $(if $(SOLVED),-s) $(if $(TASKS),-t "$(TASKS)") $(EXERCISE)
+	@scripts/lab/exercise.sh $(if $(SOLVED),-s) $(if $(TASKS),-t "$(TASKS)") $(EXERCISE)
 
 grade:
-	@scripts/grade.sh $(if $(TASK),-t "$(TASK)") $(EXERCISE)
+	@scripts/lab/grade.sh $(if $(TASK),-t "$(TASK)") $(EXERCISE)
 
 lab-demo:
-	@scripts/lab-demo.sh $(EXERCISE)
+	@scripts/lab/lab-demo.sh $(EXERCISE)
 
 check-lab:
-	@scripts/check-lab.sh
+	@scripts/lab/check-lab.sh
 
 check-hang:
 	@tests/hung_guest.sh
@@ -163,7 +163,7 @@ check-hang:
 RUNS ?= 10
 TARGET ?= demo
 soak:
-	@scripts/soak.sh $(RUNS) $(TARGET)
+	@scripts/targets/soak.sh $(RUNS) $(TARGET)
 
 help:
 	@sed -n 's/^#   //p' Makefile

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Where the chroots and images get Debian from (scripts/apt-archive.sh),
+# Where the chroots and images get Debian from (scripts/kernels/apt-archive.sh),
 # checked against made-up machines: deb822 and one-line sources, with and
 # without a proxy or a security archive, the overrides, a machine with no
 # Debian archive, and a release the archive no longer has. Each machine is a
@@ -10,7 +10,7 @@
 # arguments and fails as apt does for a missing release. One TAP line each.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-. "$top/scripts/apt-archive.sh"
+. "$top/scripts/kernels/apt-archive.sh"
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 failed=0
@@ -130,12 +130,12 @@ deb http://local.example/debian trixie-updates main
 deb http://local.example/security trixie-security main" \
 	env KBANK_MIRROR=http://local.example/debian/ \
 	KBANK_SECURITY_MIRROR=http://local.example/security \
-	sh -c '. "$1/scripts/apt-archive.sh" && apt_archive_sources trixie' sh "$top"
+	sh -c '. "$1/scripts/kernels/apt-archive.sh" && apt_archive_sources trixie' sh "$top"
 check "override: KBANK_SECURITY_MIRROR=none leaves -security out" \
 "deb http://mirror.example/debian trixie main
 deb http://mirror.example/debian trixie-updates main" \
 	env KBANK_SECURITY_MIRROR=none \
-	sh -c '. "$1/scripts/apt-archive.sh" && apt_archive_sources trixie' sh "$top"
+	sh -c '. "$1/scripts/kernels/apt-archive.sh" && apt_archive_sources trixie' sh "$top"
 verdict "override: KBANK_SECURITY_MIRROR=none says nothing" test ! -s "$t/err"
 
 # One-line sources.list and a sources.list.d/*.list, behind a proxy (one
@@ -200,13 +200,13 @@ printf 'ID=ubuntu\nVERSION_CODENAME=noble\n' >"$t/ubuntu/etc/os-release"
 echo 'deb http://archive.example/ubuntu noble main' >"$t/ubuntu/etc/apt/sources.list"
 export APT_CONFIG="$t/ubuntu.conf"
 check "no Debian archive: an error, no sources" "rc=1" sh -c \
-	'. "$1/scripts/apt-archive.sh"; apt_archive_sources sid; echo "rc=$?"' sh "$top"
+	'. "$1/scripts/kernels/apt-archive.sh"; apt_archive_sources sid; echo "rc=$?"' sh "$top"
 verdict "no Debian archive: the error names KBANK_MIRROR" \
 	grep -q 'no Debian archive.*KBANK_MIRROR=' "$t/err"
 check "no Debian archive: KBANK_MIRROR serves" \
 	"deb http://local.example/debian sid main" \
 	env KBANK_MIRROR=http://local.example/debian \
-	sh -c '. "$1/scripts/apt-archive.sh" && apt_archive_sources sid' sh "$top"
+	sh -c '. "$1/scripts/kernels/apt-archive.sh" && apt_archive_sources sid' sh "$top"
 
 # mmdebstrap's log for a release the archive no longer has.
 cat >"$t/gone.log" <<'EOF'
@@ -223,7 +223,7 @@ check "a security suite the archive lacks: the message names KBANK_SECURITY_MIRR
 	"http://mirror.example/debian-security has no bullseye-security (a release Debian no longer supports moves to its archive of old releases): set KBANK_SECURITY_MIRROR= to its security archive, or none to go without" \
 	apt_archive_gone "$t/gone-security.log"
 verdict "a missing package is not a missing release" \
-	sh -c '. "$1/scripts/apt-archive.sh" && ! apt_archive_gone "$2"' sh "$top" "$t/flavour.log"
+	sh -c '. "$1/scripts/kernels/apt-archive.sh" && ! apt_archive_gone "$2"' sh "$top" "$t/flavour.log"
 
 # The scripts themselves, with a stand-in mmdebstrap on PATH: the arguments
 # they pass, and how they report a release the archive lacks.
@@ -255,7 +255,7 @@ if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
 	done
 else
 	PATH="$t/bin:$PATH" KBANK_CACHE="$t/cache" MMDEBSTRAP_ARGS="$t/ek.args" SUITE=bullseye \
-		"$top/scripts/extra-kernel.sh" bullseye >"$t/ek.out" 2>"$t/ek.err"
+		"$top/scripts/kernels/extra-kernel.sh" bullseye >"$t/ek.out" 2>"$t/ek.err"
 	echo "rc=$?" >>"$t/ek.out"
 	check "extra-kernel.sh bullseye: the machine's proxy and archives" \
 "$proxyconf
@@ -266,7 +266,7 @@ deb http://mirror.example/debian bullseye main|deb http://mirror.example/debian 
 rc=77" \
 		cat "$t/ek.out"
 	PATH="$t/bin:$PATH" KBANK_CACHE="$t/cache" MMDEBSTRAP_ARGS="$t/di.args" SUITE=sid \
-		"$top/scripts/distro-image.sh" sid >"$t/di.out" 2>"$t/di.err"
+		"$top/scripts/kernels/distro-image.sh" sid >"$t/di.out" 2>"$t/di.err"
 	echo "rc=$?" >>"$t/di.out"
 	check "distro-image.sh sid: the machine's proxy and archive" \
 "$proxyconf

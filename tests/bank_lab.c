@@ -11,7 +11,7 @@
  * left stuck in the kernel for good (spinning on a lock nobody will
  * release, or asleep where no signal reaches it): the module can no longer
  * be unloaded, so scripts/guest/lab.sh goes on in a fresh boot. The kernel
- * log is judged on the host (scripts/grade.sh): this program only looks at
+ * log is judged on the host (scripts/lab/grade.sh): this program only looks at
  * what a process can see, /proc included.
  *
  * Every path of the student's code runs first (success, each refusal, a

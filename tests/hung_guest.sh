@@ -10,7 +10,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$top/scripts/lib.sh"
-"$top/scripts/setup.sh" demo || exit 1
+"$top/scripts/targets/setup.sh" demo || exit 1
 out="$top/build/hung-guest"
 rm -rf "$out"
 mkdir -p "$out"
@@ -20,7 +20,7 @@ if [ "${KERNEL:-stock}" != stock ]; then
 	echo "0 passed, 0 failed"
 	exit 0
 fi
-kenv=$("$top/scripts/kernel.sh") ||
+kenv=$("$top/scripts/kernels/kernel.sh") ||
 	{ echo "not ok - hung guest: a kernel to boot"; echo "0 passed, 1 failed"; exit 1; }
 eval "$kenv"
 cp "$here/hang/kbank_hang.c" "$here/hang/Kbuild" "$out/"
@@ -33,7 +33,7 @@ fi
 
 start=$(date +%s)
 KBANK_EXTRA_KO="$out/kbank_hang.ko" KBANK_RERUN="make check-hang" \
-	"$top/scripts/vm.sh" -t 300 -i 5 -- /kbank/guest/hang.sh all \
+	"$top/scripts/vm/vm.sh" -t 300 -i 5 -- /kbank/guest/hang.sh all \
 	>"$out/stdout" 2>"$out/stderr"
 rc=$?
 secs=$(( $(date +%s) - start ))

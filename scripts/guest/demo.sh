@@ -74,8 +74,8 @@ case $(uname -r) in
 *)	echo "A spinlock waiter spins, a mutex waiter sleeps: compare CPUs busy." ;;
 esac
 
-# The race, seen: bank.ko's trace events, drawn on the host (scripts/demo.sh).
-# In the VM only: scripts/demo.sh draws them from the VM's console.
+# The race, seen: bank.ko's trace events, drawn on the host (scripts/targets/demo.sh).
+# In the VM only: scripts/targets/demo.sh draws them from the VM's console.
 if [ -f /kbank/env ] && [ -d /sys/kernel/tracing/events/bank ]; then
 	t0=$(date +%s)
 	echo

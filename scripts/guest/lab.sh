@@ -1,5 +1,5 @@
 #!/bin/sh
-# In the guest: the lab's examiner (scripts/grade.sh). For each student
+# In the guest: the lab's examiner (scripts/lab/grade.sh). For each student
 # module in /kbank/lab/list ("NAME TASKS", tasks comma-separated) and each
 # task: load the module fresh, run `bank_lab TASK`, unload it, and print
 # the kernel log of that task alone, between markers the host parses.

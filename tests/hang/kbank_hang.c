@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kbank_hang: hangs the guest on purpose, so that the harness's diagnosis of
- * a hung guest (scripts/vm.sh) can be tested. Never load it anywhere else.
+ * a hung guest (scripts/vm/vm.sh) can be tested. Never load it anywhere else.
  *
  *   insmod kbank_hang.ko cpus=all   every CPU spins with interrupts off:
  *                                   the guest goes silent, as in a hang

@@ -347,7 +347,7 @@ def main():
     md = report(env, rows, accel)
     with open(os.path.join(outdir, "bench.md"), "w") as f:
         f.write(md)
-    # scripts/bench.sh trace measures only the trace events: no plots then.
+    # scripts/targets/bench.sh trace measures only the trace events: no plots then.
     if env.get("bench") != "trace":
         plots(rows, outdir)
     sys.stdout.write(md)

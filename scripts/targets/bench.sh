@@ -11,10 +11,10 @@
 #                      written as the new baseline (make bench-baseline)
 # BASELINE=file: another baseline than docs/bench/baseline.txt, for both.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
-"$here/setup.sh" bench || exit 1
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
+"$scripts/targets/setup.sh" bench || exit 1
 KERNEL=${KERNEL:-stock}
 what=${1:-all}
 case $what in
@@ -27,7 +27,7 @@ baseline=${BASELINE:-$top/docs/bench/baseline.txt}
 if [ "$what" = all ] || [ "$what" = trace ]; then
 	# bank.ko built without its trace events (-DNOTRACE), in a copy of the
 	# sources, for the cost of a disabled tracepoint against none at all.
-	kenv=$("$here/kernel.sh") || die "no kernel"
+	kenv=$("$scripts/kernels/kernel.sh") || die "no kernel"
 	eval "$kenv"
 	nt="$top/build/notrace"
 	rm -rf "$nt" && mkdir -p "$nt"
@@ -49,7 +49,7 @@ results="$top/build/vm-$KERNEL/results.log"
 # copied to LOG. Fails if the guest failed; a guest that failed before its
 # rows (a hang, a crash) also leaves nothing to report.
 boot() {
-	"$here/vm.sh" -t "$limit" -- /kbank/guest/bench.sh ${guest_mode:+"$guest_mode"} >"$out/guest.log" 2>&1 &
+	"$scripts/vm/vm.sh" -t "$limit" -- /kbank/guest/bench.sh ${guest_mode:+"$guest_mode"} >"$out/guest.log" 2>&1 &
 	vm=$!
 	# Progress: the guest announces each measurement.
 	tail -f "$out/guest.log" --pid=$vm 2>/dev/null | grep --line-buffered '^bench:' &
@@ -71,13 +71,13 @@ status=0
 case $what in
 all | trace)
 	boot "$out/results.log" || status=1
-	python3 "$here/bench_report.py" "$out/results.log" "$out" "$accel" || status=1
+	python3 "$scripts/tools/bench_report.py" "$out/results.log" "$out" "$accel" || status=1
 	echo
 	echo "Files: $out/bench.csv $out/bench.md $out/ops_vs_n.png $out/cpu_vs_delay.png $out/batch.png"
 	;;
 guard)
 	boot "$out/results.log" || status=1
-	python3 "$here/bench_guard.py" check "$baseline" "$out/results.log" ||
+	python3 "$scripts/tools/bench_guard.py" check "$baseline" "$out/results.log" ||
 		status=1
 	;;
 baseline)
@@ -88,7 +88,7 @@ baseline)
 		logs="$logs $out/results-$i.log"
 	done
 	# shellcheck disable=SC2086 # one argument per log
-	python3 "$here/bench_guard.py" write "$baseline" "$accel" $logs ||
+	python3 "$scripts/tools/bench_guard.py" write "$baseline" "$accel" $logs ||
 		status=1
 	;;
 esac

@@ -5,7 +5,7 @@
 
 Each COMMAND is one HMP command line ("info registers -a", "nmi",
 "sendkey alt-sysrq-l"); what it prints goes to stdout, in order. Used by
-scripts/vm.sh to look inside a guest that stopped answering. QMP rather
+scripts/vm/vm.sh to look inside a guest that stopped answering. QMP rather
 than the HMP socket: its answers are framed (JSON), with no prompt or
 terminal echo to strip. Exit status 1 if QEMU does not answer within
 TIMEOUT seconds per command (default 10), say because its main loop is

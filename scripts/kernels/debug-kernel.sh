@@ -14,13 +14,13 @@
 #
 # Prints the kernel's directory (usable as KDIR) on stdout when done.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+. "$scripts/lib.sh"
 
 flavour=${1:-debug}
 case $flavour in
-debug)    frags="$here/../kernel/debug.config" ;;
-sanitize) frags="$here/../kernel/debug.config $here/../kernel/sanitize.config" ;;
+debug)    frags="$scripts/../kernel/debug.config" ;;
+sanitize) frags="$scripts/../kernel/debug.config $scripts/../kernel/sanitize.config" ;;
 *)        die "unknown flavour $flavour (debug or sanitize)" ;;
 esac
 tarball=/usr/src/linux-source-6.1.tar.xz

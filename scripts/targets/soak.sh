@@ -9,9 +9,9 @@
 # Variables for the target (KERNEL=debug...) come from the environment,
 # as make passes them.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
 
 [ $# = 2 ] && [ "$1" -gt 0 ] 2>/dev/null ||
 	die "usage: soak.sh RUNS TARGET (make soak RUNS=n TARGET=t)"

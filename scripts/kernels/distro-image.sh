@@ -13,8 +13,8 @@
 # and runs its scripts/distro/steps.sh. Built in SUITE.tmp and renamed into
 # place when complete, so an interrupted build is redone. Needs root.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+. "$scripts/lib.sh"
 
 suite=${1:?usage: distro-image.sh SUITE}
 dir="$KBANK_CACHE/distro/$suite"
@@ -48,7 +48,7 @@ Wants=systemd-udevd.service
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'modprobe -a 9pnet_virtio 9p; mkdir -p /mnt/kbank && mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=524288 kbank /mnt/kbank && exec /bin/sh /mnt/kbank/scripts/distro/steps.sh; echo "KBANK-DISTRO-END no repository over 9p" >/dev/ttyS1; poweroff -f'
+ExecStart=/bin/sh -c 'modprobe -a 9pnet_virtio 9p; mkdir -p /mnt/kbank && mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=524288 kbank /mnt/kbank && exec /bin/sh /mnt/kbank/scripts/guest/distro-steps.sh; echo "KBANK-DISTRO-END no repository over 9p" >/dev/ttyS1; poweroff -f'
 StandardOutput=journal+console
 TimeoutStartSec=infinity
 
@@ -57,7 +57,7 @@ WantedBy=multi-user.target
 UNIT
 
 # Debian from the archive, proxy and apt options this machine's apt uses.
-. "$here/apt-archive.sh"
+. "$scripts/kernels/apt-archive.sh"
 sources=$(apt_archive_sources "$suite")
 aptconf=$(apt_archive_conf)
 set +e

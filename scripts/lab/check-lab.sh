@@ -16,12 +16,12 @@
 # its first report, a guest that died).
 # KBANK_LAB_KERNELS="stock" grades on those kernels only (default: stock debug).
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
-. "$here/lab-lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
+. "$scripts/lab/lib.sh"
 
-"$here/setup.sh" lab >/dev/null || exit 1
+"$scripts/targets/setup.sh" lab >/dev/null || exit 1
 work="$top/build/check-lab"
 rm -rf "$work"
 mkdir -p "$work"
@@ -34,15 +34,15 @@ tap() {
 }
 
 {
-	"$here/exercise.sh" -s "$work/solved" 2>/dev/null
+	"$scripts/lab/exercise.sh" -s "$work/solved" 2>/dev/null
 	tap $? "exercise.sh -s writes the solved copy"
-	"$here/exercise.sh" "$work/unsolved" 2>/dev/null
+	"$scripts/lab/exercise.sh" "$work/unsolved" 2>/dev/null
 	tap $? "exercise.sh writes the unsolved copy"
 	echo "/* a student's work */" >>"$work/unsolved/bank.c"
-	! "$here/exercise.sh" "$work/unsolved" 2>/dev/null &&
+	! "$scripts/lab/exercise.sh" "$work/unsolved" 2>/dev/null &&
 		grep -q "a student's work" "$work/unsolved/bank.c"
 	tap $? "exercise.sh refuses to overwrite a student's bank.c"
-	FORCE=1 "$here/exercise.sh" "$work/unsolved" 2>/dev/null &&
+	FORCE=1 "$scripts/lab/exercise.sh" "$work/unsolved" 2>/dev/null &&
 		! grep -q "a student's work" "$work/unsolved/bank.c"
 	tap $? "exercise.sh replaces it with FORCE=1"
 	! grep -q 'exercise [0-9]' "$work/solved/bank.c" "$work/unsolved/bank.c" &&

@@ -1,20 +1,20 @@
 #!/bin/sh
 # make check-distro: the README's own-VM steps in a full Debian system, not
 # kbank's busybox VM: systemd, udev, dkms, build-essential and Debian's own
-# kernel and headers (scripts/distro-image.sh, cached). The system boots in
+# kernel and headers (scripts/kernels/distro-image.sh, cached). The system boots in
 # QEMU from a throwaway qcow2 overlay of the cached image; at boot a systemd
 # unit mounts a read-only copy of the repository (its tracked and untracked
-# files, as a clone has them) over 9p and runs scripts/distro/steps.sh: make,
+# files, as a clone has them) over 9p and runs scripts/guest/distro-steps.sh: make,
 # insmod, deposit & withdraw, the notebook, the udev rule, DKMS, then the
 # native make demo and make check. One TAP line per step.
 #   check-distro.sh [SUITE...]     default: bookworm sid
 # Ends with "N passed, N failed". QEMU's exit status is not trusted: the
 # steps' end marker must arrive.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
-"$here/setup.sh" distro || exit 1
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
+"$scripts/targets/setup.sh" distro || exit 1
 suites=${*:-bookworm sid}
 limit=${KBANK_DISTRO_TIMEOUT:-3600}
 mkdir -p "$top/build"
@@ -34,7 +34,7 @@ for suite in $suites; do
 	echo "=== $suite"
 	dir="$top/build/distro-$suite"
 	mkdir -p "$dir"
-	if ! env=$("$here/distro-image.sh" "$suite"); then
+	if ! env=$("$scripts/kernels/distro-image.sh" "$suite"); then
 		echo "not ok - distro ($suite): system image built" | tee -a "$log"
 		continue
 	fi

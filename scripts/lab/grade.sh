@@ -1,16 +1,16 @@
 #!/bin/sh
 # make grade [EXERCISE=dir] [TASK=n]: build a student's copy of the module
-# (scripts/exercise.sh), run each task's checks in the VM on the stock
+# (scripts/lab/exercise.sh), run each task's checks in the VM on the stock
 # kernel and on the debug kernel (lockdep, KCSAN, sleep-in-atomic), one
 # boot each for every task, and print one scorecard. Exit status 0 only if
 # every graded task passes on both kernels.
 #
 #   grade.sh [-t "TASKS"] [-k "KERNELS"] DIR
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
-. "$here/lab-lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
+. "$scripts/lab/lib.sh"
 
 tasks="1 2 3 4 5 6" kernels="stock debug"
 while getopts t:k: opt; do
@@ -30,7 +30,7 @@ for t in $tasks; do
 	case $t in [1-6]) ;; *) die "TASK=$t: tasks are 1 to 6" ;; esac
 done
 
-"$here/setup.sh" lab >/dev/null || exit 1
+"$scripts/targets/setup.sh" lab >/dev/null || exit 1
 out="$top/build/grade"
 mkdir -p "$out"
 rm -f "$out"/*.out*

@@ -18,8 +18,8 @@
 #   distro  make check-distro: QEMU, mmdebstrap and the disk image tools
 #   all     every one of them (CI)
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+. "$scripts/lib.sh"
 
 # The QEMU path (lib.sh's run_path), profile by profile:
 # qemu-system-x86, the stock kernel and its headers: the VM and the module.

@@ -147,7 +147,7 @@ def write(path, accel, runs):
         for name in GUARDED:
             v = values[name]
             f.write("%s %.3f [%.3f - %.3f]\n" % (name, statistics.median(v), min(v), max(v)))
-        f.write("# Measured, not guarded (scripts/bench_guard.py, GUARDED, says why):\n")
+        f.write("# Measured, not guarded (scripts/tools/bench_guard.py, GUARDED, says why):\n")
         for name in sorted(set(values) - set(GUARDED)):
             v = values[name]
             f.write("#   %s %.3f [%.3f - %.3f]\n" % (

@@ -19,8 +19,8 @@
 # place when complete: an interrupted fetch leaves only a .tmp directory that
 # the next run removes and redoes. Needs root (chroot, mounts).
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+. "$scripts/lib.sh"
 
 # name      suite         flavour  (the kernel is the release's newest)
 kernels="bullseye     bullseye      amd64
@@ -66,7 +66,7 @@ fi
 
 # Debian from the archive, proxy and apt options this machine's apt uses
 # (apt-archive.sh): experimental's kernel needs sid beside it.
-. "$here/apt-archive.sh"
+. "$scripts/kernels/apt-archive.sh"
 if [ "$suite" = experimental ]; then
 	sources=$(apt_archive_sources sid experimental)
 else

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make check-matrix: the whole suite of make check on every extra kernel of
-# the matrix (scripts/extra-kernel.sh --list: each Debian release's newest
+# the matrix (scripts/kernels/extra-kernel.sh --list: each Debian release's newest
 # kernel, its module built in a chroot of that release), one summary table,
 # then the overall "N passed, N failed". A kernel the archive no longer
 # serves is a table row "skipped" with the reason, not a failure.
@@ -10,21 +10,21 @@
 # suite runs on those already there (the fetch is mostly network, the suite
 # CPU); extra-kernel.sh's lock makes each wait for its own.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
 
 fetch() {
 	for k in "$@"; do
-		KERNEL=$k "$here/kernel.sh" >/dev/null || true
+		KERNEL=$k "$scripts/kernels/kernel.sh" >/dev/null || true
 	done
 }
 if [ "${1:-}" = --fetch ]; then
-	fetch $("$here/extra-kernel.sh" --list)
+	fetch $("$scripts/kernels/extra-kernel.sh" --list)
 	exit 0
 fi
-"$here/setup.sh" matrix || exit 1
-kernels=${*:-$("$here/extra-kernel.sh" --list)}
+"$scripts/targets/setup.sh" matrix || exit 1
+kernels=${*:-$("$scripts/kernels/extra-kernel.sh" --list)}
 mkdir -p "$top/build"
 fetch $kernels 2>"$top/build/matrix-fetch.log" &
 fetcher=$!
@@ -38,7 +38,7 @@ for k in $kernels; do
 	start=$(date +%s)
 	echo "=== KERNEL=$k"
 	log="$top/build/matrix-$k.log"
-	KERNEL=$k "$here/check.sh" 2>&1 | tee "$log"
+	KERNEL=$k "$scripts/targets/check.sh" 2>&1 | tee "$log"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	p=${line%% passed*}
 	f=${line#*, }
@@ -48,7 +48,7 @@ for k in $kernels; do
 	skip=$(sed -n "s/^ok - kernel $k # SKIP //p" "$log")
 	if [ -n "$skip" ]; then
 		printf '%-13s %s\n' "$k" "skipped: $skip" >>"$table"
-	elif kenv=$(KERNEL=$k "$here/kernel.sh" 2>/dev/null); then
+	elif kenv=$(KERNEL=$k "$scripts/kernels/kernel.sh" 2>/dev/null); then
 		KVER="" RELEASE="" VERSION="" COMPILER=""
 		eval "$kenv"
 		# "gcc-10 (Debian 10.2.1-6) 10.2.1 20210110": the version after ")".

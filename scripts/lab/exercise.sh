@@ -19,9 +19,9 @@
 # Kbuild and a Makefile: `make -C DIR KDIR=...` builds bank.ko there. An existing
 # DIR/bank.c is a student's work: refused unless FORCE=1.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
 
 solved="" tasks="1 2 3 4 5 6"
 while getopts st: opt; do

@@ -6,19 +6,19 @@
 # STOCK=1: the first half only, on Debian's kernel, without building the
 # debug kernel (about 10 minutes on 2 cores, once).
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
 # STOCK=1 boots Debian's kernel alone: the demo's packages are enough.
 if [ "${STOCK:-}" = 1 ]; then
-	"$here/setup.sh" demo || exit 1
+	"$scripts/targets/setup.sh" demo || exit 1
 else
-	"$here/setup.sh" debug || exit 1
+	"$scripts/targets/setup.sh" debug || exit 1
 fi
 
 echo "=== 1. Debian's kernel: the deadlock happens, and the fix"
 echo
-"$here/vm.sh" -t 600 -- /kbank/guest/deadlock.sh || die "the deadlock demo failed"
+"$scripts/vm/vm.sh" -t 600 -- /kbank/guest/deadlock.sh || die "the deadlock demo failed"
 [ "${STOCK:-}" = 1 ] && exit 0
 if ! ls "$KBANK_CACHE"/debug-kernel/*/done >/dev/null 2>&1; then
 	msg "part 2 needs the debug kernel (lockdep): building it once, about 10 minutes on 2 cores (STOCK=1 skips part 2)"
@@ -28,7 +28,7 @@ echo
 echo "=== 2. The debug kernel: lockdep sees it coming, with no deadlock at all"
 echo
 log="$top/build/vm-debug/results.log"
-KERNEL=debug KBANK_EXPECT=lockdep "$here/vm.sh" -t 600 -- /kbank/guest/lockdep.sh |
+KERNEL=debug KBANK_EXPECT=lockdep "$scripts/vm/vm.sh" -t 600 -- /kbank/guest/lockdep.sh |
 	sed '/^KBANK-LOCKDEP-BEGIN$/,$d'
 report=$(sed -n '/^KBANK-LOCKDEP-BEGIN$/,/^KBANK-LOCKDEP-END$/p' "$log" | sed '1d;$d')
 printf '%s\n' "$report" | grep -q 'bank_account1' ||

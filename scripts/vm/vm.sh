@@ -19,15 +19,15 @@
 # -s: interactive shell instead.
 #
 # KBANK_LAB="NAME:DIR:TASKS ..." also builds each student's copy in DIR
-# (scripts/exercise.sh) against the guest's kernel, into /kbank/lab/NAME,
+# (scripts/lab/exercise.sh) against the guest's kernel, into /kbank/lab/NAME,
 # for scripts/guest/lab.sh; with KBANK_EXPECT=lab the grader judges the
-# kernel log itself (scripts/grade.sh), so problems in it do not fail the run.
+# kernel log itself (scripts/lab/grade.sh), so problems in it do not fail the run.
 # A copy whose sources and kernel did not change since its last build is
 # not built again: the lab boots several times for one grade.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
 
 limit=300 idle=300 params="" shell=""
 while getopts t:i:p:s opt; do
@@ -42,7 +42,7 @@ done
 shift $((OPTIND - 1))
 
 guest="$*"
-kenv=$("$here/kernel.sh") || die "no kernel to boot (KERNEL=${KERNEL:-stock})"
+kenv=$("$scripts/kernels/kernel.sh") || die "no kernel to boot (KERNEL=${KERNEL:-stock})"
 eval "$kenv"
 name=${KERNEL:-stock}
 dir="$top/build/vm-$name"
@@ -99,7 +99,7 @@ for entry in ${KBANK_LAB:-}; do
 		sed 's/^/LAB-BUILD-LOG /' "$dir/lab-src/$lname.log" | head -n 40
 	fi
 done
-"$here/initramfs.sh" "$dir/initramfs.cpio.gz" "$dir/bin" "$dir/ko" \
+"$scripts/vm/initramfs.sh" "$dir/initramfs.cpio.gz" "$dir/bin" "$dir/ko" \
 	"$MODDIR" "$params" ${KBANK_LAB:+"$dir/lab"}
 
 accel=$(qemu_accel "$VMLINUZ")

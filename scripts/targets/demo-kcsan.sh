@@ -4,14 +4,14 @@
 # and prints KCSAN's report, trimmed, beside the lines of module/bank.c it
 # points to (the module is built with -g for that).
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
-"$here/setup.sh" debug || exit 1
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
+"$scripts/targets/setup.sh" debug || exit 1
 export KERNEL=debug KBANK_KCFLAGS=-g
-eval "$("$here/kernel.sh")"
+eval "$("$scripts/kernels/kernel.sh")"
 log="$top/build/vm-debug/results.log"
-"$here/vm.sh" -t 600 -- /kbank/guest/kcsan.sh | sed '/^KBANK-KCSAN-BEGIN$/,$d'
+"$scripts/vm/vm.sh" -t 600 -- /kbank/guest/kcsan.sh | sed '/^KBANK-KCSAN-BEGIN$/,$d'
 report=$(sed -n '/^KBANK-KCSAN-BEGIN$/,/^KBANK-KCSAN-END$/p' "$log" |
 	sed '1d;$d' | sed 's/^\[[ 0-9.]*\] //')
 [ -n "$report" ] || die "KCSAN reported nothing (see $log)"

@@ -3,12 +3,12 @@
 # the module built with W=1 and -Werror, sparse (C=2), the programs built
 # with -Wall -Wextra -Werror. Exit status: the number of failed checks.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
-"$here/setup.sh" lint || exit 1
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
+"$scripts/targets/setup.sh" lint || exit 1
 
-kenv=$("$here/kernel.sh") || die "no kernel to lint against (KERNEL=${KERNEL:-stock})"
+kenv=$("$scripts/kernels/kernel.sh") || die "no kernel to lint against (KERNEL=${KERNEL:-stock})"
 eval "$kenv"
 out="$top/build/lint"
 mkdir -p "$out"
@@ -76,7 +76,7 @@ result $? "module builds with W=1 -Werror against $KVER" "$out/w1.log"
 # The lab's unsolved copy (make exercise) is the first code a student
 # builds: it must build as cleanly as the model.
 rm -rf "$out/exercise"
-"$here/exercise.sh" "$out/exercise" >"$out/exercise.log" 2>&1 &&
+"$scripts/lab/exercise.sh" "$out/exercise" >"$out/exercise.log" 2>&1 &&
 	kmake -s -C "$out/exercise" KDIR="$KDIR" W=1 KCFLAGS=-Werror \
 		>>"$out/exercise.log" 2>&1 &&
 	! grep -q 'warning:' "$out/exercise.log"

@@ -9,16 +9,16 @@
 # KERNEL=stock (the default): the newest installed Debian image whose headers
 # are installed too, so that image, headers and module always match; on the
 # native path (lib.sh's run_path), the running kernel.
-# KERNEL=debug: the debug kernel of scripts/debug-kernel.sh; KERNEL=sanitize
+# KERNEL=debug: the debug kernel of scripts/kernels/debug-kernel.sh; KERNEL=sanitize
 # its second flavour (KASAN, UBSAN, kmemleak, fault injection).
 # KERNEL=bullseye, trixie-rt, sid, experimental...: the matrix's extra
-# kernels (`scripts/extra-kernel.sh --list`), each with a chroot of its own
+# kernels (`scripts/kernels/extra-kernel.sh --list`), each with a chroot of its own
 # release to build the module in (CHROOT, KDIR inside it), fetched into
 # kbank's cache on first use; exits 77 with "SKIP: reason" when the archive
 # no longer serves it. KERNEL=6.1 is the stock kernel.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+. "$scripts/lib.sh"
 
 case "${KERNEL:-stock}" in
 stock|6.1|"")
@@ -38,7 +38,7 @@ stock|6.1|"")
 		case "$v" in *-rt-*) continue ;; esac
 		[ -f "/lib/modules/$v/build/Makefile" ] && kver=$v
 	done
-	[ -n "$kver" ] || die "no /boot/vmlinuz-* with its headers in /lib/modules/*/build: run scripts/setup.sh"
+	[ -n "$kver" ] || die "no /boot/vmlinuz-* with its headers in /lib/modules/*/build: run scripts/targets/setup.sh"
 	echo "KVER=$kver"
 	echo "VMLINUZ=/boot/vmlinuz-$kver"
 	echo "KDIR=/lib/modules/$kver/build"
@@ -46,7 +46,7 @@ stock|6.1|"")
 	echo "CHROOT="
 	;;
 debug|sanitize)
-	src=$("$here/debug-kernel.sh" "$KERNEL")
+	src=$("$scripts/kernels/debug-kernel.sh" "$KERNEL")
 	echo "KVER=$(cat "$src/include/config/kernel.release")"
 	echo "VMLINUZ=$src/arch/x86/boot/bzImage"
 	echo "KDIR=$src"
@@ -54,6 +54,6 @@ debug|sanitize)
 	echo "CHROOT="
 	;;
 *)
-	"$here/extra-kernel.sh" "$KERNEL"
+	"$scripts/kernels/extra-kernel.sh" "$KERNEL"
 	;;
 esac

@@ -6,8 +6,8 @@
 # kernel's modules for 9p (empty: no 9p); PARAMS the bank.ko parameters;
 # LABDIR the lab's student modules (vm.sh), copied to /kbank/lab.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+. "$scripts/lib.sh"
 
 out=$1 bindir=$2 kodir=$3 moddir=$4 params=$5 labdir=${6:-}
 root=$(mktemp -d)
@@ -16,10 +16,10 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" \
 	"$root/etc" "$root/kbank/bin" "$root/kbank/guest"
 cp /bin/busybox "$root/bin/busybox"
-cp "$here/guest/init" "$root/init"
-cp "$here/guest/profile" "$root/etc/profile"
-cp "$here/guest/python3" "$root/kbank/bin/python3"
-cp "$here"/guest/*.sh "$root/kbank/guest/" 2>/dev/null || true
+cp "$scripts/guest/init" "$root/init"
+cp "$scripts/guest/profile" "$root/etc/profile"
+cp "$scripts/guest/python3" "$root/kbank/bin/python3"
+cp "$scripts"/guest/*.sh "$root/kbank/guest/" 2>/dev/null || true
 cp "$bindir"/* "$root/kbank/bin/"
 cp "$kodir"/*.ko "$root/kbank/"
 chmod +x "$root/init"
@@ -27,7 +27,7 @@ chmod +x "$root/init"
 
 {
 	printf 'KBANK_PARAMS=%s\n' "'$params'"
-	printf 'KBANK_REPO=%s\n' "'$(cd "$here/.." && pwd)'"
+	printf 'KBANK_REPO=%s\n' "'$(cd "$scripts/.." && pwd)'"
 	# Which kernel (KERNEL=, as kernel.sh names it): some tests depend on it.
 	printf 'KBANK_KERNEL=%s\n' "'${KERNEL:-stock}'"
 } >"$root/kbank/env"

@@ -10,9 +10,9 @@
 # (make check-sanitize) adds scripts/guest/sanitize.sh: the fuzz (SEED,
 # FUZZ_SECONDS per lock mode), fail-nth and kmemleak.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
 
 # What this kernel needs: the debug kernels are built here, an extra
 # kernel's release chroot is made here.
@@ -21,7 +21,7 @@ stock | 6.1) profiles=check ;;
 debug | sanitize) profiles="check debug" ;;
 *) profiles="check matrix" ;;
 esac
-"$here/setup.sh" $profiles || exit 1
+"$scripts/targets/setup.sh" $profiles || exit 1
 if [ "$(run_path)" = native ]; then
 	msg "native run: the running kernel $(uname -r), no QEMU"
 else
@@ -39,7 +39,7 @@ start=$(date +%s)
 
 # The kernel first (an extra one is fetched now): one the archive no longer
 # serves is skipped with the reason, not failed.
-kenv=$("$here/kernel.sh")
+kenv=$("$scripts/kernels/kernel.sh")
 rc=$?
 if [ $rc = 77 ]; then
 	echo "ok - kernel ${KERNEL:-stock} # SKIP ${kenv#SKIP: }" | tee "$log"
@@ -64,26 +64,26 @@ phase() {
 }
 
 {
-	phase lint "$here/lint.sh"
+	phase lint "$scripts/targets/lint.sh"
 	phase abi "$top/tests/abi_check.sh"
 	phase apt-archive "$top/tests/apt_archive_test.sh"
 	phase reader python3 "$top/tests/bank_trace_test.py"
 	phase excerpts python3 "$top/tests/doc_excerpts.py"
 	if [ "$(run_path)" = native ]; then
-		phase suite "$here/native.sh" check.sh
+		phase suite "$scripts/targets/native.sh" check.sh
 	else
 		# -i 660: bank_test prints a line per test, and stops a test at
 		# its own timeout, 600 s for the longest: its silence is bounded
 		# by that (227 s seen, perf lock contention on a loaded host).
-		phase suite env KBANK_RERUN="$rerun" "$here/vm.sh" -t 1200 -i 660 \
+		phase suite env KBANK_RERUN="$rerun" "$scripts/vm/vm.sh" -t 1200 -i 660 \
 			-- /kbank/guest/check.sh
 		# The tests that need more CPUs than the suite's two.
-		phase spinners env KBANK_SMP=8 KBANK_RERUN="$rerun" "$here/vm.sh" -t 300 -- \
+		phase spinners env KBANK_SMP=8 KBANK_RERUN="$rerun" "$scripts/vm/vm.sh" -t 300 -- \
 			/kbank/guest/check.sh spinlock_one_spinner_at_a_time
 	fi
 	# The sanitizer kernel: the fuzz, fail-nth and kmemleak.
 	if [ "${KERNEL:-}" = sanitize ]; then
-		phase sanitize env KBANK_RERUN="$rerun" "$here/vm.sh" -t 1800 -i 660 \
+		phase sanitize env KBANK_RERUN="$rerun" "$scripts/vm/vm.sh" -t 1800 -i 660 \
 			-- /kbank/guest/sanitize.sh \
 			"${SEED:-$(date +%s)}" "${FUZZ_SECONDS:-15}"
 	fi

@@ -14,9 +14,9 @@
 # log from the start of the run must be as clean as in the VM (lib.sh's
 # kernel_log_problems); one TAP line says so.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
 
 script=${1:?usage: native.sh SCRIPT [ARGS...]}
 shift
@@ -74,7 +74,7 @@ trap 'exit 130' INT TERM
 status=0
 # shellcheck disable=SC2086 # KBANK_PARAMS is a list of parameters.
 insmod "$KBANK_KO" $KBANK_PARAMS || die "insmod $KBANK_KO $KBANK_PARAMS failed"
-"$here/guest/$script" "$@" || status=$?
+"$scripts/guest/$script" "$@" || status=$?
 unload
 trap - EXIT
 

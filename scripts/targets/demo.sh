@@ -5,18 +5,18 @@
 # the VM, then the timelines drawn from the trace the guest recorded: as
 # text here, and as SVG in build/trace/.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
-"$here/setup.sh" demo || exit 1
+scripts=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$scripts/.." && pwd)
+. "$scripts/lib.sh"
+"$scripts/targets/setup.sh" demo || exit 1
 if [ "$(run_path)" = native ]; then
-	exec "$here/native.sh" demo.sh
+	exec "$scripts/targets/native.sh" demo.sh
 fi
 msg "QEMU run (KERNEL=${KERNEL:-stock}); on a machine that loads modules, the running kernel is used instead"
 # -i 120: the demo prints a row every few seconds; its longest silence was
 # 47 s in 10 runs (the Python notebook: Python starts slowly over 9p), on 2
 # cores loaded 7 to 11 deep. A hung demo stops after 120 s, not 400.
-KBANK_RERUN="make demo" "$here/vm.sh" -t 400 -i 120 -- /kbank/guest/demo.sh
+KBANK_RERUN="make demo" "$scripts/vm/vm.sh" -t 400 -i 120 -- /kbank/guest/demo.sh
 status=$?
 results="$top/build/vm-${KERNEL:-stock}/results.log"
 out="$top/build/trace"
