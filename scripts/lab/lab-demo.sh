@@ -6,5 +6,5 @@ scripts=$(cd "$(dirname "$0")/.." && pwd)
 src=$(cd "${1:-exercise}" 2>/dev/null && pwd) ||
 	{ echo "lab-demo.sh: ${1:-exercise}: no such directory: make exercise writes one" >&2; exit 1; }
 "$scripts/targets/setup.sh" demo || exit 1
-KBANK_LAB="student:$src:demo" KBANK_EXPECT=lab \
+KBANK_LAB="student:$src:demo" KBANK_EXPECT=caller KBANK_PREPARE="$scripts/lab/build.sh" \
 	exec "$scripts/vm/vm.sh" -t 600 -- /kbank/guest/lab.sh

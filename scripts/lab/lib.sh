@@ -17,7 +17,10 @@ lab_boot() {
 		lb_b="$lb_out.b$lb_n"
 		# -i 300: each task's silence is bounded by bank_lab's own
 		# alarm, 240 s, which ends a task stuck on a student's lock.
-		KERNEL=$lb_kernel KBANK_LAB="$lb_todo" KBANK_EXPECT=lab \
+		# The students' copies are built by build.sh; the log is
+		# the grader's to judge (lab_verdicts).
+		KERNEL=$lb_kernel KBANK_LAB="$lb_todo" KBANK_EXPECT=caller \
+			KBANK_PREPARE="$scripts/lab/build.sh" \
 			"$scripts/vm/vm.sh" -t "${KBANK_LAB_TIMEOUT:-900}" -i 300 -- /kbank/guest/lab.sh \
 			>"$lb_b" 2>"$lb_b.err" || true
 		cp "$top/build/vm-$lb_kernel/console.log" "$lb_b.console" 2>/dev/null || :

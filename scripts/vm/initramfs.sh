@@ -1,15 +1,15 @@
 #!/bin/sh
 # Build the guest's initramfs: busybox-static, scripts/guest/, the module
 # and the statically linked programs and tests.
-#   initramfs.sh OUT.cpio.gz BINDIR KO_DIR MODDIR PARAMS [LABDIR]
+#   initramfs.sh OUT.cpio.gz BINDIR KO_DIR MODDIR PARAMS [EXTRADIR]
 # BINDIR holds the static programs; KO_DIR the built .ko files; MODDIR the
 # kernel's modules for 9p (empty: no 9p); PARAMS the bank.ko parameters;
-# LABDIR the lab's student modules (vm.sh), copied to /kbank/lab.
+# EXTRADIR what vm.sh's KBANK_PREPARE left for the guest, copied to /kbank/extra.
 set -eu
 scripts=$(cd "$(dirname "$0")/.." && pwd)
 . "$scripts/lib.sh"
 
-out=$1 bindir=$2 kodir=$3 moddir=$4 params=$5 labdir=${6:-}
+out=$1 bindir=$2 kodir=$3 moddir=$4 params=$5 extradir=${6:-}
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 
@@ -23,7 +23,7 @@ cp "$scripts"/guest/*.sh "$root/kbank/guest/" 2>/dev/null || true
 cp "$bindir"/* "$root/kbank/bin/"
 cp "$kodir"/*.ko "$root/kbank/"
 chmod +x "$root/init"
-[ -n "$labdir" ] && [ -d "$labdir" ] && cp -R "$labdir" "$root/kbank/lab"
+[ -n "$extradir" ] && [ -d "$extradir" ] && cp -R "$extradir" "$root/kbank/extra"
 
 {
 	printf 'KBANK_PARAMS=%s\n' "'$params'"

@@ -18,12 +18,11 @@
 # names the command the diagnosis tells the user to run again (make demo).
 # -s: interactive shell instead.
 #
-# KBANK_LAB="NAME:DIR:TASKS ..." also builds each student's copy in DIR
-# (scripts/lab/exercise.sh) against the guest's kernel, into /kbank/lab/NAME,
-# for scripts/guest/lab.sh; with KBANK_EXPECT=lab the grader judges the
-# kernel log itself (scripts/lab/grade.sh), so problems in it do not fail the run.
-# A copy whose sources and kernel did not change since its last build is
-# not built again: the lab boots several times for one grade.
+# KBANK_PREPARE="CMD" runs "CMD KDIR DIR" after the build, against the guest's
+# kernel; DIR reaches the guest as /kbank/extra.
+# KBANK_EXPECT=lockdep: lockdep's circular-dependency report is expected;
+# KBANK_EXPECT=caller: the caller judges the kernel log itself, so problems
+# in it do not fail the run.
 set -eu
 scripts=$(cd "$(dirname "$0")/.." && pwd)
 top=$(cd "$scripts/.." && pwd)
@@ -71,36 +70,15 @@ if make -s -C "$top" progs OUT="$dir/bin32" STATIC=1 CFLAGS="-O2 -m32" \
 	cp "$dir/bin32/bank_test" "$dir/bin/bank_test32"
 	cp "$dir/bin32/bank_fuzz" "$dir/bin/bank_fuzz32"
 fi
-# The lab's student modules: each built in a copy, so that two kernels'
-# objects never mix and a student's directory only ever holds sources.
-rm -rf "$dir/lab"
-for entry in ${KBANK_LAB:-}; do
-	lname=${entry%%:*} rest=${entry#*:}
-	lsrc=${rest%%:*} ltasks=${rest#*:}
-	mkdir -p "$dir/lab/$lname" "$dir/lab-src"
-	lsum=$( { echo "$KDIR"; cat "$KDIR/Module.symvers" 2>/dev/null; cat "$lsrc"/*.[ch] "$lsrc/Kbuild"; find "$lsrc/include" -type f -exec cat {} +; } | cksum)
-	if [ -f "$dir/lab-src/$lname/bank.ko" ] &&
-		[ "$(cat "$dir/lab-src/$lname.sum" 2>/dev/null)" = "$lsum" ]; then
-		cp "$dir/lab-src/$lname/bank.ko" "$dir/lab/$lname/"
-		echo "$lname $ltasks" >>"$dir/lab/list"
-		continue
-	fi
-	rm -rf "$dir/lab-src/$lname" "$dir/lab-src/$lname.sum"
-	mkdir -p "$dir/lab-src/$lname"
-	cp "$lsrc"/*.[ch] "$lsrc/Kbuild" "$dir/lab-src/$lname/"
-	cp -R "$lsrc/include" "$dir/lab-src/$lname/"
-	if make -s -C "$KDIR" M="$dir/lab-src/$lname" modules \
-		>"$dir/lab-src/$lname.log" 2>&1; then
-		echo "$lsum" >"$dir/lab-src/$lname.sum"
-		cp "$dir/lab-src/$lname/bank.ko" "$dir/lab/$lname/"
-		echo "$lname $ltasks" >>"$dir/lab/list"
-	else
-		echo "LAB-BUILD-FAILED $lname"
-		sed 's/^/LAB-BUILD-LOG /' "$dir/lab-src/$lname.log" | head -n 40
-	fi
-done
+# KBANK_PREPARE: a command run as "CMD KDIR DIR" once the module is built;
+# what it leaves in DIR (emptied first) the guest finds in /kbank/extra.
+rm -rf "$dir/extra"
+mkdir -p "$dir/extra"
+if [ -n "${KBANK_PREPARE:-}" ]; then
+	$KBANK_PREPARE "$KDIR" "$dir/extra" || die "KBANK_PREPARE failed: $KBANK_PREPARE"
+fi
 "$scripts/vm/initramfs.sh" "$dir/initramfs.cpio.gz" "$dir/bin" "$dir/ko" \
-	"$MODDIR" "$params" ${KBANK_LAB:+"$dir/lab"}
+	"$MODDIR" "$params" "$dir/extra"
 
 accel=$(qemu_accel "$VMLINUZ")
 cpu=""
@@ -192,7 +170,7 @@ if [ -z "$status" ]; then
 	msg "what to do: run ${KBANK_RERUN:-the same command} again; if it fails again, attach $console and $results to an issue."
 	exit 1
 fi
-[ "${KBANK_EXPECT:-}" = lab ] && problems=""
+[ "${KBANK_EXPECT:-}" = caller ] && problems=""
 if [ -n "$problems" ]; then
 	echo "not ok - $label: guest kernel log clean"
 	msg "the guest kernel logged problems (full log: $dir/dmesg.log):"
