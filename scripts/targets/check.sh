@@ -69,6 +69,7 @@ phase() {
 	phase apt-archive "$top/tests/apt_archive_test.sh"
 	phase reader python3 "$top/tests/bank_trace_test.py"
 	phase excerpts python3 "$top/tests/doc_excerpts.py"
+	phase harness-doc sh "$top/tests/harness_doc.sh"
 	if [ "$(run_path)" = native ]; then
 		phase suite "$scripts/targets/native.sh" check.sh
 	else
