@@ -19,6 +19,8 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$here/guest/init" "$root/init"
 cp "$here/guest/profile" "$root/etc/profile"
 cp "$here/guest/python3" "$root/kbank/bin/python3"
+cp "$here/guest/host-tool" "$root/kbank/bin/trace-cmd"
+cp "$here/guest/host-tool" "$root/kbank/bin/perf"
 cp "$here"/guest/*.sh "$root/kbank/guest/" 2>/dev/null || true
 cp "$bindir"/* "$root/kbank/bin/"
 cp "$kodir"/*.ko "$root/kbank/"
