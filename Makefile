@@ -5,7 +5,7 @@
 #   make module       bank.ko, against KDIR (default: the running kernel)
 #   make clean        remove what the builds made
 #   make demo         the lesson: natively where modules load, else in a VM
-#   make check        lint, ABI, the suite and the README's sessions (native or VM)
+#   make check        lint, ABI, the suite and the docs' sessions (native or VM)
 #   make vm-shell     the VM with bank.ko loaded and a shell; poweroff leaves
 #   make lint         checkpatch, W=1, sparse, -Werror builds
 #   make bench        every lock mode measured, into build/bench/; fails

@@ -65,7 +65,7 @@ qemu_accel() {
 # How make demo and make check run: "native" on a machine whose kernel can
 # load modules (/proc/modules exists: a student's VM, a laptop), in the
 # running kernel with scripts/targets/native.sh; "qemu" elsewhere (CI, containers),
-# in a VM with scripts/vm.sh. KBANK_RUN=native|qemu forces one. The debug
+# in a VM with scripts/vm/vm.sh. KBANK_RUN=native|qemu forces one. The debug
 # kernel and the matrix's kernels (KERNEL=...) always run in QEMU.
 run_path() {
 	case ${KBANK_RUN:-} in

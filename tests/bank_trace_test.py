@@ -110,10 +110,22 @@ with tempfile.TemporaryDirectory() as d:
                       open(os.path.join(traces, "trace-%s.txt" % mode)).read())
         ok = rc == 0 and words in out and max(len(l) for l in out.splitlines()) <= 80
         try:
-            xml.dom.minidom.parse(svg)
+            dom = xml.dom.minidom.parse(svg)
         except Exception as e:  # noqa: BLE001 - any parse error fails
-            ok, out = False, out + "\nsvg: %s" % e
+            dom, ok, out = None, False, out + "\nsvg: %s" % e
         check("timeline of mode %s renders in 80 columns and as SVG" % mode, ok, out)
+        if dom is None:
+            continue
+        # Every bar inside the time axis (the black line under the lanes).
+        axis = [l for l in dom.getElementsByTagName("line")
+                if l.getAttribute("stroke") == "black"][0]
+        x0, x1 = float(axis.getAttribute("x1")), float(axis.getAttribute("x2"))
+        out = [r.toxml() for r in dom.getElementsByTagName("rect")
+               if r.getAttribute("height") == "20"
+               and not x0 <= float(r.getAttribute("x")) <= float(r.getAttribute("x"))
+               + float(r.getAttribute("width")) <= x1 + 0.5]
+        check("timeline of mode %s: every bar inside the time axis" % mode,
+              not out, "\n".join(out))
 
 print("1..%d" % n)
 sys.exit(1 if failed else 0)

@@ -13,6 +13,9 @@ Numbered source lines shown in any block ("  >>  299  <code>", under a
 "-> module/bank.c:299" line, as make demo-kcsan prints them) must be those
 lines of that file today.
 
+Every variable that `make help` names (VAR=) must be read by the Makefile
+or a script it runs, so that the help cannot name one that is ignored.
+
 Also: no issue number ("issue 12") anywhere in the tree, and no path of
 the machine the docs were written on (the work, home and root directories
 that MACHINE_DIRS names) in any tracked text file. One TAP line per
@@ -105,6 +108,28 @@ def numbered(doc):
     return bad
 
 
+def help_variables():
+    """make help's VAR= names, each read somewhere; the number unread."""
+    with open(os.path.join(TOP, "Makefile"), encoding="utf-8") as fh:
+        text = fh.read()
+    helped = re.findall(r"^#   .*$", text, re.M)
+    names = sorted(set(re.findall(r"\b([A-Z][A-Z0-9_]*)=", "\n".join(helped))))
+    code = [l for l in text.split("\n") if not l.startswith("#")]
+    for root, _, files in os.walk(os.path.join(TOP, "scripts")):
+        for f in files:
+            with open(os.path.join(root, f), encoding="utf-8", errors="replace") as fh:
+                code += [l for l in fh.read().split("\n")
+                         if not l.lstrip().startswith("#")]
+    code = "\n".join(code)
+    bad = [n for n in names
+           if not re.search(r"\$[({]%s\b|\$%s\b|\b%s\s*[?:+]?=" % (n, n, n), code)]
+    if bad:
+        print("not ok - make help names variables nothing reads: %s" % " ".join(bad))
+    else:
+        print("ok - make help's %d variables are read (%s)" % (len(names), " ".join(names)))
+    return len(bad)
+
+
 def main():
     srcs = sources()
     docs = [os.path.join(TOP, "README.md")]
@@ -130,6 +155,7 @@ def main():
                       % (best_file, want[best] if 0 <= best < len(want) else "?"))
     for doc in docs:
         failed += numbered(doc)
+    failed += 1 if help_variables() else 0
     tracked = subprocess.run(["git", "-C", TOP, "grep", "-n", "-I", "-E",
                               MACHINE_PATHS,
                               "--", "."],

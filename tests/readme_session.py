@@ -1,26 +1,33 @@
 #!/usr/bin/env python3
-"""The README's VM sessions, typed into `make vm-shell` and compared.
+"""The docs' VM sessions, typed into `make vm-shell` and compared.
 
-Every fenced block of README.md whose first line starts with the VM's
-prompt (`/repo # `) is a session: this boots the VM once, types each
-command of each block in README order, waits for the next prompt, and
-compares what came back with what the README shows. Blocks that start with
+Every fenced block of README.md and of docs/*.md whose first line starts
+with the VM's prompt (`/repo # `) is a session: this boots the VM once,
+types each command of each block, the README's first and then each page's
+in the order of their names, waits for the next prompt, and compares what
+came back with what the page shows. Each page's sessions end in the state
+they started in (lock=mutex, delay_us=0), so that no page depends on
+another. Blocks that start with
 `$ ` are run on the host, from the repository, where bank.ko is not loaded
 (what a newcomer sees before loading it); skipped where it is. Two things may differ:
-a kernel timestamp (`[   15.880457]`), and a number the README writes
-with a leading `~` ("about"), which stands for any number. When the README
+a kernel timestamp (`[   15.880457]`), and a number the page writes
+with a leading `~` ("about"), which stands for any number (and, written
+"~12.5 ms", any time in ns, us, ms or s). When a page
 shows `^C` right after a command, the command is left running a moment and
 then interrupted with Ctrl-C, as a student would.
 
 Prints one TAP line per block, then one for the guest's kernel log; exit
 status 1 if any failed.
 
-  readme_session.py [--readme FILE] [--record]
+  readme_session.py [--doc FILE]... [--record]
+
+--doc replays only the pages named (default: README.md and docs/*.md).
 
 --record prints what the VM answered to every session, ready to paste.
 """
 import argparse
 import difflib
+import glob
 import os
 import pty
 import re
@@ -37,7 +44,8 @@ HOST_PROMPT = re.compile(r"^\$ ")
 PROMPT_END = re.compile(r"(?:^|\n)/\S* # $")
 STAMP = re.compile(r"^\[ *\d+\.\d+\] ")
 ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|[()][A-Z0-9]|[=>78])")
-ABOUT = re.compile(r"~\d+(?:\.\d+)?")
+# "~12.5", or "~12.5 ms": a time whose unit may change too (perf scales).
+ABOUT = re.compile(r"~\d+(?:\.\d+)?(?P<unit> (?:ns|us|ms|s)\b)?")
 PROBLEMS = re.compile(r"BUG|WARNING|Oops|INFO:|Call Trace|Kernel panic|"
                       r"circular locking|sleeping function called")
 
@@ -90,6 +98,8 @@ def matches(expected, actual):
         # In a column, the ~ takes the place of a space: any spaces before.
         pattern += re.escape(expected[pos:m.start()].rstrip(" "))
         pattern += r" *-?\d+(?:\.\d+)?"
+        if m.group("unit"):
+            pattern += r" (?:ns|us|ms|s)"
         pos = m.end()
     pattern += re.escape(expected[pos:])
     return re.fullmatch(pattern, actual) is not None
@@ -180,38 +190,43 @@ def run(console, command, interrupt):
     return split_prompt(console.until_prompt(COMMAND_TIMEOUT))
 
 
-def report(kind, n, block, got, count, record=False):
-    """One TAP line: @got against the README's @block, @count commands.
+def report(doc, kind, n, block, got, count, record=False):
+    """One TAP line: @got against @doc's @block, @count commands.
     Return 1 if they differ."""
     if record:
         print("\n".join(got) + "\n")
         return 0
     if len(got) == len(block) and all(map(matches, block, got)):
-        print("ok - README %s at line %d: %d commands, output as shown"
-              % (kind, n, count))
+        print("ok - %s %s at line %d: %d commands, output as shown"
+              % (doc, kind, n, count))
         return 0
-    print("not ok - README %s at line %d: output differs" % (kind, n))
-    # Lines that match as they should are shown as the README has them.
+    print("not ok - %s %s at line %d: output differs" % (doc, kind, n))
+    # Lines that match as they should are shown as the page has them.
     got = [block[i] if i < len(block) and matches(block[i], line) else line
            for i, line in enumerate(got)]
-    for d in difflib.unified_diff(block, got, "README.md", "ran", lineterm="", n=2):
+    for d in difflib.unified_diff(block, got, doc, "ran", lineterm="", n=2):
         print("#   " + d)
     return 1
 
 
-def host_sessions(readme, record):
+def name(doc):
+    return os.path.relpath(doc, TOP)
+
+
+def host_sessions(docs, record):
     """The `$ ` blocks, run on the host; the number that failed."""
-    blocks = list(sessions(readme, HOST_PROMPT))
+    blocks = [(doc, n, b) for doc in docs
+              for n, b in sessions(doc, HOST_PROMPT)]
     if os.path.exists("/sys/module/bank"):
-        for n, _ in blocks:
-            print("ok - README host session at line %d # SKIP bank.ko is "
-                  "loaded on this machine" % n)
+        for doc, n, _ in blocks:
+            print("ok - %s host session at line %d # SKIP bank.ko is "
+                  "loaded on this machine" % (name(doc), n))
         return 0
     if blocks and subprocess.run(["make", "-s", "-C", TOP, "progs"]).returncode:
-        print("not ok - README host sessions: make progs failed")
+        print("not ok - host sessions: make progs failed")
         return 1
     failed = 0
-    for n, block in blocks:
+    for doc, n, block in blocks:
         got = []
         for command, _ in commands(block, HOST_PROMPT):
             run = subprocess.run(command, shell=True, cwd=TOP, timeout=120,
@@ -220,37 +235,41 @@ def host_sessions(readme, record):
             got.append("$ " + command)
             if run.stdout:
                 got += clean(run.stdout.rstrip("\n"))
-        failed += report("host session", n, block, got,
+        failed += report(name(doc), "host session", n, block, got,
                          len(commands(block, HOST_PROMPT)), record)
     return failed
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--readme", default=os.path.join(TOP, "README.md"))
+    ap.add_argument("--doc", action="append",
+                    help="a page to replay (default: README.md, docs/*.md)")
     ap.add_argument("--record", action="store_true",
                     help="print what the VM answered, compare nothing")
     args = ap.parse_args()
 
-    blocks = list(sessions(args.readme))
+    docs = args.doc or [os.path.join(TOP, "README.md")] + sorted(
+        glob.glob(os.path.join(TOP, "docs", "*.md")))
+    blocks = [(doc, n, b) for doc in docs for n, b in sessions(doc)]
     if not blocks:
-        print("not ok - README: no VM session block (a first line starting with '/repo # ')")
+        print("not ok - docs: no VM session block (a first line starting with '/repo # ')")
         return 1
-    too_long = [(n, c) for n, b in blocks for c, _ in commands(b)
+    too_long = [(doc, n, c) for doc, n, b in blocks for c, _ in commands(b)
                 if len(PROMPT.match("/repo # ").group()) + len(c) > WIDTH]
-    for n, c in too_long:
-        print("not ok - README line %d: command longer than %d columns "
-              "(the VM's line editing would wrap it): %s" % (n, WIDTH, c))
+    for doc, n, c in too_long:
+        print("not ok - %s line %d: command longer than %d columns "
+              "(the VM's line editing would wrap it): %s"
+              % (name(doc), n, WIDTH, c))
     if too_long:
         return 1
 
-    failed = host_sessions(args.readme, args.record)
+    failed = host_sessions(docs, args.record)
     os.makedirs(os.path.join(TOP, "build"), exist_ok=True)
     log = os.path.join(TOP, "build", "readme-session.log")
     console = Console(log)
     try:
         _, prompt = split_prompt(console.until_prompt(BOOT_TIMEOUT))
-        for n, block in blocks:
+        for doc, n, block in blocks:
             got = []
             for command, expected in commands(block):
                 interrupt = bool(expected) and expected[0] == "^C"
@@ -260,11 +279,11 @@ def main():
                     out[0] = prompt + out[0]
                 got += out
                 prompt = next_prompt
-            failed += report("session", n, block, got,
+            failed += report(name(doc), "session", n, block, got,
                              len(commands(block)), args.record)
     except (TimeoutError, EOFError) as e:
         failed += 1
-        print("not ok - README sessions: %s (console: %s)" % (e, log))
+        print("not ok - docs sessions: %s (console: %s)" % (e, log))
         print("\n".join("#   " + line for line in clean(console.buf.decode("utf-8", "replace"))[-30:]))
     status = console.close()
     text = open(log, "rb").read().decode("utf-8", "replace")
@@ -273,13 +292,13 @@ def main():
         return 0
     if problems or status != 0:
         failed += 1
-        print("not ok - README sessions: VM powered off, kernel log clean")
+        print("not ok - docs sessions: VM powered off, kernel log clean")
         for line in problems:
             print("#   " + line)
         if status != 0:
             print("#   make vm-shell exit status %d" % status)
     else:
-        print("ok - README sessions: VM powered off, kernel log clean")
+        print("ok - docs sessions: VM powered off, kernel log clean")
     return 1 if failed else 0
 
 

@@ -53,7 +53,7 @@ What each row teaches:
            burnt CPU ("contended" counts the operations that waited).
   mutex    a waiter sleeps and its CPU runs something else: exact.
   atomic   no lock: compare-and-swap, retried when another CPU got in
-           between ("contended" counts the retries): exact.
+           between ("contended" counts the operations that retried): exact.
 TEXT
 
 echo

@@ -10,7 +10,7 @@
 #
 # Prints IMAGE, VMLINUZ, INITRD and KVER assignments. At boot, the unit
 # kbank-distro.service mounts the 9p share tagged "kbank" (the repository)
-# and runs its scripts/distro/steps.sh. Built in SUITE.tmp and renamed into
+# and runs its scripts/guest/distro-steps.sh. Built in SUITE.tmp and renamed into
 # place when complete, so an interrupted build is redone. Needs root.
 set -eu
 scripts=$(cd "$(dirname "$0")/.." && pwd)

@@ -19,6 +19,8 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$scripts/guest/init" "$root/init"
 cp "$scripts/guest/profile" "$root/etc/profile"
 cp "$scripts/guest/python3" "$root/kbank/bin/python3"
+cp "$scripts/guest/host-tool" "$root/kbank/bin/trace-cmd"
+cp "$scripts/guest/host-tool" "$root/kbank/bin/perf"
 cp "$scripts"/guest/*.sh "$root/kbank/guest/" 2>/dev/null || true
 cp "$bindir"/* "$root/kbank/bin/"
 cp "$kodir"/*.ko "$root/kbank/"
