@@ -187,8 +187,8 @@ static pid_t resetter(void)
 /*
  * Mode atomic, delay_us=10000, another process resetting the balance as
  * fast as it can: a deposit must still finish, and SIGKILL must end a
- * depositor at once. Before the fix the compare-and-swap loop redid the
- * delay on every retry and never won: 28 s in the kernel, a soft lockup.
+ * depositor at once. A compare-and-swap loop that redoes the delay on
+ * every retry never wins: 28 s in the kernel, a soft lockup.
  */
 TEST_TIMEOUT(atomic_update_not_starved_by_resets, 120)
 {
@@ -283,9 +283,9 @@ static void *reset_race_resetter(void *arg)
 
 /*
  * A reset lands among a stream of deposits; then everything stops and
- * expected must equal the balance, in every locked mode. Before the fix,
- * mode atomic let a reset fall between a deposit's compare-and-swap and its
- * accounting (13,447 of 943,613 rounds unequal in the review).
+ * expected must equal the balance, in each locked mode. The race it
+ * catches: in mode atomic, a reset that falls between a deposit's
+ * compare-and-swap and its accounting (1 round in 70 unequal, measured).
  */
 TEST_F_TIMEOUT(locked_mode, reset_racing_updates_keeps_expected, 600)
 {
@@ -334,7 +334,7 @@ static void count_signal(int sig)
 
 /*
  * Mode mutex with holders that sleep 10 ms each: a waiter for the mutex
- * must be interruptible (it was not: mutex_lock(), state D), and a call
+ * must be interruptible (mutex_lock() would leave it in state D), and a call
  * that a signal ended must have changed nothing.
  */
 TEST_TIMEOUT(mutex_waiters_interruptible, 120)
