@@ -82,12 +82,15 @@ TEST_TIMEOUT(spinlock_one_spinner_at_a_time, 180)
 	f = fopen(TRACEFS "/trace", "r");
 	ASSERT_TRUE(f != NULL);
 	while (fgets(line, sizeof(line), f)) {
-		char *dash = strstr(line, "-"), *ev;
+		/* "comm-pid [cpu] ...": comm may hold dashes, pid none. */
+		char *dash = strstr(line, " ["), *ev;
 		double ts;
 		int pid;
 
 		if (line[0] == '#' || !dash)
 			continue;
+		while (dash > line && *dash != '-')
+			dash--;
 		ev = strstr(line, ": bank_lock_");
 		if (!ev || sscanf(dash + 1, "%d", &pid) != 1)
 			continue;
