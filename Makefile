@@ -1,7 +1,7 @@
 # kbank: build the module and the programs, and run the VM targets.
 #
 #   make              the programs, then the module (against KDIR)
-#   make progs        the programs: userspace/ and tests/bank_test
+#   make progs        the programs: userspace/ and the suite's, tests/suite/
 #   make module       bank.ko, against KDIR (default: the running kernel)
 #   make clean        remove what the builds made
 #   make demo         the lesson: natively where modules load, else in a VM
@@ -46,13 +46,17 @@ LDLIBS += -lpthread
 OUT ?=
 
 PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
-TESTS := bank_test bank_fuzz bank_lab
+TESTS := bank_fuzz bank_lab
+# The suite: tests/suite/TOPIC.c is the program suite-TOPIC.
+SUITE := device ioctls wait modes reply transfer programs trace kernel
 COMMON := userspace/bank_client.c
-HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h tests/tap.h
+HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h
+SUITE_HEADERS := tests/suite/harness.h tests/suite/helpers.h
 
 prog = $(if $(OUT),$(OUT)/$(1),$(2)/$(1))
 PROG_BINS := $(foreach p,$(PROGS),$(call prog,$(p),userspace))
 TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
+SUITE_BINS := $(foreach s,$(SUITE),$(call prog,suite-$(s),tests/suite))
 
 .PHONY: all module progs clean check lint demo bench bench-guard \
 	bench-baseline vm-shell help \
@@ -69,7 +73,7 @@ module:
 		"or pass KDIR=" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-progs: $(PROG_BINS) $(TEST_BINS)
+progs: $(PROG_BINS) $(TEST_BINS) $(SUITE_BINS)
 
 $(call prog,%,userspace): userspace/%.c $(COMMON) userspace/bankloop.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -79,9 +83,14 @@ $(call prog,%,tests): tests/%.c $(COMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BANK_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON) $(LDLIBS)
 
+$(call prog,suite-%,tests/suite): tests/suite/%.c $(COMMON) $(HEADERS) $(SUITE_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BANK_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON) $(LDLIBS)
+
 # Without KDIR's help, so that it works on any machine: what kbuild writes.
 clean:
 	rm -f $(foreach p,$(PROGS),userspace/$(p)) $(foreach t,$(TESTS),tests/$(t))
+	rm -f $(foreach s,$(SUITE),tests/suite/suite-$(s))
 	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd
 	rm -f .*.cmd .module-common.o Module.symvers modules.order
 	rm -rf build .tmp_versions

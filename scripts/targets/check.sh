@@ -73,9 +73,10 @@ phase() {
 	if [ "$(run_path)" = native ]; then
 		phase suite "$scripts/targets/native.sh" check.sh
 	else
-		# -i 660: bank_test prints a line per test, and stops a test at
-		# its own timeout, 600 s for the longest: its silence is bounded
-		# by that (227 s seen, perf lock contention on a loaded host).
+		# -i 660: the suite's programs print a line per test and variant,
+		# and stop one at its own timeout, 600 s for the longest: their
+		# silence is bounded by that (227 s seen, perf lock contention
+		# on a loaded host).
 		phase suite env KBANK_RERUN="$rerun" "$scripts/vm/vm.sh" -t 1200 -i 660 \
 			-- /kbank/guest/check.sh
 		# The tests that need more CPUs than the suite's two.

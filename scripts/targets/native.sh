@@ -7,7 +7,7 @@
 #
 # Builds bank.ko for the running kernel and the programs, loads bank.ko with
 # KBANK_PARAMS, runs the script with what scripts/guest/init gives it in the
-# VM (the programs first in PATH, KBANK_KO for bank_test's reloads,
+# VM (the programs first in PATH, KBANK_KO for the suite's reloads,
 # KBANK_REPO, KBANK_PYTHON), then unloads bank.ko, however the script ends.
 # Refuses when bank.ko is already loaded or /dev/bank exists, and leaves the
 # machine as it found it: nothing installed, nothing left loaded. The kernel
@@ -44,11 +44,14 @@ make -s -C "$top" module KDIR="$kdir" >"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "module build failed"; }
 make -s -C "$top" progs OUT="$dir/bin" >>"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "program build failed"; }
-# The 32-bit test program, for the compat ioctl path, where -m32 links.
-rm -f "$dir/bin/bank_test32"
+# The suite's programs as 32-bit processes, for the compat ioctl path,
+# where -m32 links: suite-TOPIC32 beside suite-TOPIC.
+rm -f "$dir"/bin/suite-*32
 if make -s -C "$top" progs OUT="$dir/bin32" CFLAGS="-O2 -m32" \
 	>>"$dir/build.log" 2>&1; then
-	cp "$dir/bin32/bank_test" "$dir/bin/bank_test32"
+	for p in "$dir"/bin32/suite-*; do
+		cp "$p" "$dir/bin/${p##*/}32"
+	done
 fi
 
 KBANK_KO="$top/module/bank.ko"

@@ -64,11 +64,14 @@ for ko in ${KBANK_EXTRA_KO:-}; do
 done
 make -s -C "$top" progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "program build failed"; }
-# The same test program as a 32-bit process, for the compat ioctl path.
+# The suite's programs and the fuzzer as 32-bit processes, for the compat
+# ioctl path: suite-TOPIC32 beside suite-TOPIC.
+rm -f "$dir"/bin/suite-*32 "$dir/bin/bank_fuzz32"
 if make -s -C "$top" progs OUT="$dir/bin32" STATIC=1 CFLAGS="-O2 -m32" \
 	>>"$dir/build.log" 2>&1; then
-	cp "$dir/bin32/bank_test" "$dir/bin/bank_test32"
-	cp "$dir/bin32/bank_fuzz" "$dir/bin/bank_fuzz32"
+	for p in "$dir"/bin32/suite-* "$dir/bin32/bank_fuzz"; do
+		cp "$p" "$dir/bin/${p##*/}32"
+	done
 fi
 # KBANK_PREPARE: a command run as "CMD KDIR DIR" once the module is built;
 # what it leaves in DIR (emptied first) the guest finds in /kbank/extra.
