@@ -46,7 +46,6 @@ LDLIBS += -lpthread
 OUT ?=
 
 PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
-TESTS := bank_fuzz bank_lab
 # The suite: tests/suite/TOPIC.c is the program suite-TOPIC.
 SUITE := device ioctls wait modes reply transfer programs trace kernel
 COMMON := userspace/bank_client.c
@@ -55,7 +54,8 @@ SUITE_HEADERS := tests/suite/harness.h tests/suite/helpers.h
 
 prog = $(if $(OUT),$(OUT)/$(1),$(2)/$(1))
 PROG_BINS := $(foreach p,$(PROGS),$(call prog,$(p),userspace))
-TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
+# The ABI fuzzer and the lab's examiner.
+TEST_BINS := $(call prog,bank_fuzz,tests/fuzz) $(call prog,bank_lab,tests/lab)
 SUITE_BINS := $(foreach s,$(SUITE),$(call prog,suite-$(s),tests/suite))
 
 .PHONY: all module progs clean check lint demo bench bench-guard \
@@ -79,9 +79,12 @@ $(call prog,%,userspace): userspace/%.c $(COMMON) userspace/bankloop.c $(HEADERS
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BANK_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON) userspace/bankloop.c $(LDLIBS)
 
-$(call prog,%,tests): tests/%.c $(COMMON) $(HEADERS)
+$(call prog,bank_fuzz,tests/fuzz): tests/fuzz/bank_fuzz.c
+$(call prog,bank_lab,tests/lab): tests/lab/bank_lab.c
+# Each program's own source is the one prerequisite under tests/.
+$(TEST_BINS): $(COMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BANK_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON) $(LDLIBS)
+	$(CC) $(CFLAGS) $(BANK_CFLAGS) $(LDFLAGS) -o $@ $(filter tests/%.c,$^) $(COMMON) $(LDLIBS)
 
 $(call prog,suite-%,tests/suite): tests/suite/%.c $(COMMON) $(HEADERS) $(SUITE_HEADERS)
 	@mkdir -p $(dir $@)
@@ -89,7 +92,7 @@ $(call prog,suite-%,tests/suite): tests/suite/%.c $(COMMON) $(HEADERS) $(SUITE_H
 
 # Without KDIR's help, so that it works on any machine: what kbuild writes.
 clean:
-	rm -f $(foreach p,$(PROGS),userspace/$(p)) $(foreach t,$(TESTS),tests/$(t))
+	rm -f $(foreach p,$(PROGS),userspace/$(p)) tests/fuzz/bank_fuzz tests/lab/bank_lab
 	rm -f $(foreach s,$(SUITE),tests/suite/suite-$(s))
 	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd
 	rm -f .*.cmd .module-common.o Module.symvers modules.order
@@ -167,7 +170,7 @@ check-lab:
 	@scripts/lab/check-lab.sh
 
 check-hang:
-	@tests/hung_guest.sh
+	@tests/harness/hung_guest.sh
 
 RUNS ?= 10
 TARGET ?= demo

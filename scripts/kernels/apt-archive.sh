@@ -23,7 +23,7 @@
 #
 # apt-config says where the sources and options are, so a file named by
 # APT_CONFIG that sets Dir points all of it, os-release included, at another
-# root: tests/apt_archive_test.sh does, with made-up hosts.
+# root: tests/harness/apt_archive_test.sh does, with made-up hosts.
 
 # Debian's suite names besides the machine's own release (codenames are
 # taken from os-release, so no list of them goes stale here).

@@ -65,11 +65,11 @@ phase() {
 
 {
 	phase lint "$scripts/targets/lint.sh"
-	phase abi "$top/tests/abi_check.sh"
-	phase apt-archive "$top/tests/apt_archive_test.sh"
-	phase reader python3 "$top/tests/bank_trace_test.py"
-	phase excerpts python3 "$top/tests/doc_excerpts.py"
-	phase harness-doc sh "$top/tests/harness_doc.sh"
+	phase abi "$top/tests/abi/abi_check.sh"
+	phase apt-archive "$top/tests/harness/apt_archive_test.sh"
+	phase reader python3 "$top/tests/reader/bank_trace_test.py"
+	phase excerpts python3 "$top/tests/docs/doc_excerpts.py"
+	phase harness-doc sh "$top/tests/docs/harness_doc.sh"
 	if [ "$(run_path)" = native ]; then
 		phase suite "$scripts/targets/native.sh" check.sh
 	else
@@ -94,7 +94,7 @@ phase() {
 	if [ "$(run_path)" = native ]; then
 		echo "ok - README sessions # SKIP they show kbank's VM, not this machine"
 	elif [ "${KERNEL:-stock}" = stock ]; then
-		phase readme python3 "$top/tests/readme_session.py"
+		phase readme python3 "$top/tests/docs/readme_session.py"
 	else
 		echo "ok - README sessions # SKIP the README shows the stock kernel's VM"
 	fi

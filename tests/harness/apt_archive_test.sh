@@ -9,7 +9,7 @@
 # distro-image.sh run too, with a stand-in mmdebstrap that records its
 # arguments and fails as apt does for a missing release. One TAP line each.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/scripts/kernels/apt-archive.sh"
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT

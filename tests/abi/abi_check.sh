@@ -2,14 +2,14 @@
 # The Python port's ABI must be the C header's: compare what each prints,
 # for 64-bit and, where the compiler can, 32-bit builds. One TAP line each.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 out="$top/build/abi"
 mkdir -p "$out"
 failed=0
 python3 "$top/userspace/python/bank.py" --dump >"$out/python.txt" 2>&1
 for bits in 64 32; do
 	if ! cc -m$bits -std=c11 -Wall -Wextra -Werror -I"$top/include/uapi" \
-		-o "$out/abi_dump$bits" "$top/tests/abi_dump.c" 2>"$out/cc$bits.log"; then
+		-o "$out/abi_dump$bits" "$top/tests/abi/abi_dump.c" 2>"$out/cc$bits.log"; then
 		[ $bits = 32 ] && { echo "ok - abi: 32-bit C build # SKIP no -m32 toolchain"; continue; }
 	fi
 	# A host kernel without 32-bit support (no IA32 emulation) cannot run

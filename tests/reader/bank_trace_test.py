@@ -10,7 +10,7 @@ import sys
 import tempfile
 import xml.dom.minidom
 
-top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 reader = os.path.join(top, "userspace", "python", "bank_trace.py")
 traces = os.path.join(top, "docs", "trace")
 n = failed = 0

@@ -5,7 +5,7 @@
 # does not name; then it checks that it can fail: a copy of the page with
 # one entry removed must be refused.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 
 # The names in use, one per line: a marker is the word before its

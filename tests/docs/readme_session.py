@@ -37,7 +37,7 @@ import subprocess
 import sys
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROMPT = re.compile(r"^/\S* # ")
 HOST_PROMPT = re.compile(r"^\$ ")
 # At the end of the output: the prompt, waiting for a command.

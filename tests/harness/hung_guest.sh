@@ -1,6 +1,6 @@
 #!/bin/sh
 # The harness never hangs silently: a guest hung on purpose (every CPU
-# spinning with interrupts off, tests/hang/kbank_hang.c) must make vm.sh
+# spinning with interrupts off, tests/harness/hang/kbank_hang.c) must make vm.sh
 # give up after its -i silence, and print the step that was running, every
 # CPU's backtrace (kbank_hang_spin in them) and what the user can do. One
 # TAP line each, then "N passed, N failed". The stock kernel only: the
@@ -8,7 +8,7 @@
 # (boot, 2 s, the 5 s of silence, the NMI), too long for make check.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
+top=$(cd "$here/../.." && pwd)
 . "$top/scripts/lib.sh"
 "$top/scripts/targets/setup.sh" demo || exit 1
 out="$top/build/hung-guest"

@@ -2,7 +2,7 @@
 /*
  * abi_dump: the ABI of include/uapi/linux/bank.h as the C compiler sees it,
  * one "name value" a line, in the order userspace/python/bank.py --dump
- * prints it. tests/abi_check.sh compares the two.
+ * prints it. tests/abi/abi_check.sh compares the two.
  */
 #include <stdio.h>
 
