@@ -82,7 +82,7 @@ $(call prog,%,tests): tests/%.c $(COMMON) $(HEADERS)
 # Without KDIR's help, so that it works on any machine: what kbuild writes.
 clean:
 	rm -f $(foreach p,$(PROGS),userspace/$(p)) $(foreach t,$(TESTS),tests/$(t))
-	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd
+	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd module/modules.order
 	rm -f .*.cmd .module-common.o Module.symvers modules.order
 	rm -rf build .tmp_versions
 	find . -name '__pycache__' -prune -exec rm -rf {} +

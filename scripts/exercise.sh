@@ -17,7 +17,7 @@
 #   -s        the solved copy: every region kept, only the markers removed
 #   -t TASKS  cut only these tasks (e.g. "1 2"); the others stay solved
 #
-# DIR gets the sources of bank.ko (the files of module/bank-y in Kbuild, and
+# DIR gets the sources of bank.ko (the files of bank-y in module/Kbuild, and
 # module/*.h), include/uapi/linux/bank.h, a Kbuild and a Makefile: `make -C
 # DIR KDIR=...` builds bank.ko there. An existing source file in DIR is a
 # student's work: refused unless FORCE=1.
@@ -41,7 +41,7 @@ dir=$1
 [ -n "$solved" ] && tasks=""
 
 files=$(lab_sources)
-[ -n "$files" ] || die "Kbuild: no module/bank-y list of bank.ko's files"
+[ -n "$files" ] || die "module/Kbuild: no bank-y list of bank.ko's files"
 # bank.c: the single file of an older copy, a student's work too.
 for f in $files bank.c; do
 	if [ -e "$dir/$f" ] && [ "${FORCE:-}" != 1 ]; then

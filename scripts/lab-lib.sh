@@ -169,11 +169,11 @@ lab_verdicts_boot() {
 }
 
 # lab_sources: the files of a student's copy, one a line: the sources of
-# bank.ko that Kbuild lists (module/bank-y), then the module's headers.
+# bank.ko that module/Kbuild lists (bank-y), then the module's headers.
 lab_sources() {
-	sed -n '/^module\/bank-y/,/[^\\]$/p' "$top/Kbuild" | tr -d '\\' |
+	sed -n '/^bank-y/,/[^\\]$/p' "$top/module/Kbuild" | tr -d '\\' |
 		sed 's/^[^=]*=//' | tr ' \t' '\n\n' |
-		sed -n 's|^module/\(.*\)\.o$|\1.c|p'
+		sed -n 's|^\(.*\)\.o$|\1.c|p'
 	for ls_h in "$top"/module/*.h; do
 		echo "${ls_h##*/}"
 	done
