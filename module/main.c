@@ -5,7 +5,8 @@
  * through a seq_file, the parameters other than "lock" and "lock_order"
  * (mode.c), and the module's load and unload. The locking is in the files
  * that bank.h lists; here, every ioctl copies its arguments in, calls
- * them, and copies the reply out: no user memory is touched under a lock.
+ * those files, and copies the reply out: no user memory is touched under
+ * a lock.
  */
 #include "bank.h"
 
