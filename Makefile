@@ -94,7 +94,7 @@ $(call prog,suite-%,tests/suite): tests/suite/%.c $(COMMON) $(HEADERS) $(SUITE_H
 clean:
 	rm -f $(foreach p,$(PROGS),userspace/$(p)) tests/fuzz/bank_fuzz tests/lab/bank_lab
 	rm -f $(foreach s,$(SUITE),tests/suite/suite-$(s))
-	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd
+	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd module/modules.order
 	rm -f .*.cmd .module-common.o Module.symvers modules.order
 	rm -rf build .tmp_versions
 	find . -name '__pycache__' -prune -exec rm -rf {} +

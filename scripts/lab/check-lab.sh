@@ -38,16 +38,19 @@ tap() {
 	tap $? "exercise.sh -s writes the solved copy"
 	"$scripts/lab/exercise.sh" "$work/unsolved" 2>/dev/null
 	tap $? "exercise.sh writes the unsolved copy"
-	echo "/* a student's work */" >>"$work/unsolved/bank.c"
+	# Any file it would write is a student's work: here, one task's file.
+	echo "/* a student's work */" >>"$work/unsolved/wait.c"
 	! "$scripts/lab/exercise.sh" "$work/unsolved" 2>/dev/null &&
-		grep -q "a student's work" "$work/unsolved/bank.c"
-	tap $? "exercise.sh refuses to overwrite a student's bank.c"
+		grep -q "a student's work" "$work/unsolved/wait.c"
+	tap $? "exercise.sh refuses to overwrite a student's wait.c"
 	FORCE=1 "$scripts/lab/exercise.sh" "$work/unsolved" 2>/dev/null &&
-		! grep -q "a student's work" "$work/unsolved/bank.c"
+		! grep -q "a student's work" "$work/unsolved/wait.c"
 	tap $? "exercise.sh replaces it with FORCE=1"
-	! grep -q 'exercise [0-9]' "$work/solved/bank.c" "$work/unsolved/bank.c" &&
-		[ "$(grep -c 'TODO [1-6]' "$work/unsolved/bank.c")" -ge 6 ]
-	tap $? "the copies carry no markers; the unsolved one a TODO per cut"
+	! grep -q 'exercise [0-9]' "$work/solved"/*.[ch] "$work/unsolved"/*.[ch] &&
+		(for t in 1 2 3 4 5 6; do
+			[ "$(grep -l "TODO $t[: ]" "$work/unsolved"/*.[ch] | wc -l)" = 1 ] || exit 1
+		done)
+	tap $? "the copies carry no markers; the unsolved one a TODO per cut, each task's in one file"
 
 	# The mistakes and the alternatives: NAME:DIR:TASK entries, and what
 	# each must say ("-": pass).

@@ -24,8 +24,10 @@ shift $((OPTIND - 1))
 [ $# = 1 ] || die "usage: grade.sh [-t TASKS] [-k KERNELS] DIR"
 src=$(cd "$1" 2>/dev/null && pwd) ||
 	die "$1: no such directory: make exercise writes one"
-[ -f "$src/bank.c" ] && [ -f "$src/Kbuild" ] ||
-	die "$src: no bank.c and Kbuild: make exercise writes them"
+for f in $(lab_sources) Kbuild; do
+	[ -f "$src/$f" ] ||
+		die "$src: no $f: make exercise writes it (FORCE=1 make exercise replaces a copy that lacks files)"
+done
 for t in $tasks; do
 	case $t in [1-6]) ;; *) die "TASK=$t: tasks are 1 to 6" ;; esac
 done

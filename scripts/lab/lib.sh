@@ -171,6 +171,25 @@ lab_verdicts_boot() {
 	}'
 }
 
+# lab_sources: the files of a student's copy, one a line: the sources of
+# bank.ko that module/Kbuild lists (bank-y), then the module's headers.
+lab_sources() {
+	sed -n '/^bank-y/,/[^\\]$/p' "$top/module/Kbuild" | tr -d '\\' |
+		sed 's/^[^=]*=//' | tr ' \t' '\n\n' |
+		sed -n 's|^\(.*\)\.o$|\1.c|p'
+	for ls_h in "$top"/module/*.h; do
+		echo "${ls_h##*/}"
+	done
+}
+
+# lab_task_files "TASKS": the files that hold those tasks' regions, on one
+# line, each named once.
+lab_task_files() {
+	for ltf_t in $1; do
+		grep -l "/\* exercise $ltf_t[: ]" "$top"/module/*.[ch] | sed 's|.*/||'
+	done | awk '!seen[$0]++' | paste -sd ' ' -
+}
+
 # The tasks' names, for the scorecard.
 lab_task_name() {
 	case $1 in

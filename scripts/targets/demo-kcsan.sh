@@ -1,8 +1,8 @@
 #!/bin/sh
 # make demo-kcsan: the kernel's race detector finds the race of lock mode
 # none. Boots the debug kernel (make debug-kernel), races two processes,
-# and prints KCSAN's report, trimmed, beside the lines of module/bank.c it
-# points to (the module is built with -g for that).
+# and prints KCSAN's report, trimmed, beside the lines of module/ it points
+# to (the module is built with -g for that).
 set -u
 scripts=$(cd "$(dirname "$0")/.." && pwd)
 top=$(cd "$scripts/.." && pwd)
@@ -26,19 +26,19 @@ printf '%s\n' "$report" | awk '
 	/^value changed/ { print ""; print "  " $0 }'
 
 echo
-echo "Where those frames are in module/bank.c:"
+echo "Where those frames are in module/:"
 for frame in $(printf '%s\n' "$report" | awk '/^(read|write)/ { getline; print $1 }' | sort -u); do
 	# A stack holds return addresses: the access is one byte before.
 	func=${frame%%+*} off=${frame#*+}
 	off=$(printf '0x%x' $(( ${off%%/*} - 1 )))
 	# The copy the guest loaded: module/bank.ko is rebuilt by every run.
 	where=$("$KDIR/scripts/faddr2line" "$top/build/vm-debug/ko/bank.ko" "$func+$off/${frame#*/}" 2>/dev/null |
-		sed -n 's/.* at \(.*bank\.c:[0-9]*\).*/\1/p' | head -n 1)
+		sed -n 's|.* at .*\(module/[a-z_]*\.c:[0-9]*\).*|\1|p' | head -n 1)
 	[ -n "$where" ] || continue
-	line=${where##*:}
+	file=${where%:*} line=${where##*:}
 	echo
-	echo "  $frame -> module/bank.c:$line"
-	sed -n "$((line - 3)),$((line + 1))p" "$top/module/bank.c" |
+	echo "  $frame -> $file:$line"
+	sed -n "$((line - 3)),$((line + 1))p" "$top/$file" |
 		awk -v first=$((line - 3)) -v hit="$line" '
 		{ n = first + NR - 1; printf "  %s %4d  %s\n", (n == hit ? ">>" : "  "), n, $0 }'
 done

@@ -10,7 +10,7 @@ stands for lines left out. An excerpt that no file contains fails with the
 first line that no longer matches, so that code and docs cannot drift.
 
 Numbered source lines shown in any block ("  >>  299  <code>", under a
-"-> module/bank.c:299" line, as make demo-kcsan prints them) must be those
+"-> module/update.c:299" line, as make demo-kcsan prints them) must be those
 lines of that file today.
 
 Every variable that `make help` names (VAR=) must be read by the Makefile

@@ -835,9 +835,9 @@ static void check(const char *when)
 		fail("%s: the counters of GET_ACCOUNTS and GET_STATS differ", when);
 	/*
 	 * Mode atomic: a transfer whose second step overflows undoes the
-	 * first, and the header of bank.c says that the undo may itself
-	 * overflow, leaving the money moved. Only then is the ledger allowed
-	 * to be off, and only as a note.
+	 * first, and the comment on bank_transfer_atomic() (module/accounts.c)
+	 * says that the undo may itself overflow, leaving the money moved.
+	 * Only then is the ledger allowed to be off, and only as a note.
 	 */
 	for (a = 0; a < n; a++) {
 		if (a == 0 && atomic_load(&sh->dirty))
