@@ -240,9 +240,9 @@ extern struct bank_counters bank_counts;
  * own lock, taken by wait_event and wake_up only.
  *
  * No lock, read with READ_ONCE() at runtime (main.c): the parameters
- * delay_us and initial_balance.
+ * delay_us (bank_delay_us) and initial_balance.
  */
-extern unsigned int delay_us;
+extern unsigned int bank_delay_us;
 
 /* update.c: the four update modes on account 0 */
 unsigned int bank_delay_in_force(void);
