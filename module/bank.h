@@ -38,12 +38,14 @@
  *         bank_atomic_rwsem (mode atomic), or
  *         account i's mutex or spinlock, then account j's, i < j (lock_order
  *         "naive" breaks this rule on purpose: the deadlock lesson)
- * bank_wq's own lock (wake_up, wait_event) is never taken under a bank lock,
- * and no user memory is touched under one: copies are made before the
- * locks and after them. bank_spin_slots is a semaphore, which lockdep does
- * not track: its place before the spinlocks is kept by hand, in the four
- * callers of bank_spin_enter(). A task waiting there is not counted in
- * "contended" and traces no bank_lock_wait: those are the spinlock's own.
+ * bank_wq's own lock (wake_up, wait_event) is never taken under an account's
+ * lock or bank_atomic_rwsem (only bank_init()'s reset wakes it, empty,
+ * under bank_open_lock), and no user memory is touched under a bank lock:
+ * copies are made before the locks and after them. bank_spin_slots is a
+ * semaphore, which lockdep does not track: its place before the spinlocks
+ * is kept by hand, in the four callers of bank_spin_enter(). A task
+ * waiting there is not counted in "contended" and traces no
+ * bank_lock_wait: those are the spinlock's own.
  *
  * Every wait is bounded or ends on a signal: a spinlock holder busy-waits
  * at most BANK_SPIN_DELAY_MAX_US, and only on account 0, and at most one
@@ -146,7 +148,11 @@ struct bank_ledger {
 	struct mutex mutex;	/* protects balance in mode mutex */
 	s64 balance;
 
-	/* No lock: one word, changed by compare-and-swap. */
+	/*
+	 * No lock for a compare-and-swap, made with bank_atomic_rwsem held
+	 * shared; a plain atomic64_set() only with it held exclusively, or
+	 * at load and by a change of mode (bank_open_lock, nothing open).
+	 */
 	atomic64_t abalance;
 
 	/* Set once, at load. */
@@ -228,7 +234,9 @@ extern struct rw_semaphore bank_atomic_rwsem;
 /*
  * bank_counts (stats.c): atomics, each exact on its own; reset under
  * account 0's lock of the mode in force (in mode atomic, bank_atomic_rwsem
- * held exclusively), and read under it by a snapshot.
+ * held exclusively), and read under it by a snapshot (BANK_IOC_GET_STATS).
+ * A statement (BANK_IOC_GET_ACCOUNTS) reads them under every account's
+ * lock (mode atomic: none), sysfs with no lock: each value alone.
  */
 extern struct bank_counters bank_counts;
 

@@ -316,8 +316,8 @@ static int __init bank_init(void)
 		return ret;
 	}
 	pr_info("/dev/bank ready: lock=%s accounts=%u initial_balance=%ld delay_us=%u\n",
-		bank_lock_names[bank_mode], bank_naccounts, initial_balance,
-		bank_delay_us);
+		bank_lock_names[READ_ONCE(bank_mode)], bank_naccounts,
+		initial_balance, READ_ONCE(bank_delay_us));
 	return 0;
 }
 
