@@ -32,7 +32,8 @@
  *   bank_logic.h  the arithmetic, with no lock and no state (KUnit-tested)
  *
  * Locking, in the order locks nest:
- *   kernel_param_lock (taken by the kernel around a parameter write)
+ *   kernel_param_lock (taken by the kernel around a parameter write), or
+ *   misc_mtx (taken by misc_open() around bank_open(), on 6.1 at least)
  *     bank_open_lock     open/release against a change of lock mode
  *       bank_spin_slots  (mode spinlock: at most two tasks at the spinlocks)
  *         bank_atomic_rwsem (mode atomic), or
