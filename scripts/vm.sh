@@ -4,7 +4,9 @@
 #   vm.sh [-t SECONDS] [-i SECONDS] [-p 'bank.ko params'] [-s] -- COMMAND [ARGS...]
 #
 # Builds the module against the chosen kernel (KERNEL=stock|debug|sanitize, see
-# kernel.sh), the static programs and the initramfs, boots QEMU, streams
+# kernel.sh), the static programs and the initramfs, boots QEMU (the
+# kernel's architecture: the machine's, or GUEST_ARCH from kernel.sh, arm64
+# on amd64; lib.sh's qemu_arch holds what differs), streams
 # what COMMAND prints and exits with COMMAND's exit status. A guest that
 # panics, or logs BUG, WARNING, Oops and the like fails the run with its
 # console shown. A guest still running after -t seconds (default 300), or
@@ -43,10 +45,25 @@ shift $((OPTIND - 1))
 
 guest="$*"
 kenv=$("$here/kernel.sh") || die "no kernel to boot (KERNEL=${KERNEL:-stock})"
+GUEST_ARCH=""
 eval "$kenv"
 name=${KERNEL:-stock}
 dir="$top/build/vm-$name"
 mkdir -p "$dir/bin" "$dir/ko"
+# The guest's architecture. Another one than the machine's (the arm64 row of
+# make check-matrix on amd64) has its chroot (CHROOT) run through qemu-user:
+# the programs are built in it, its busybox is the guest's, and it is the
+# root shared over 9p, so that the guest's python3, trace-cmd and perf are
+# of its architecture; the repository is a second share, at its own path.
+host_arch=$(dpkg --print-architecture)
+arch=${GUEST_ARCH:-$host_arch}
+qemu_arch "$arch"
+foreign=""
+if [ "$arch" != "$host_arch" ]; then
+	foreign=1
+	[ -n "${CHROOT:-}" ] || die "a $arch kernel on $host_arch needs its chroot (extra-kernel.sh)"
+	binfmt_ready "$arch"
+fi
 
 # Build: the module against the guest's kernel, programs linked statically.
 CHROOT=${CHROOT:-}
@@ -63,11 +80,21 @@ done
 for ko in ${KBANK_EXTRA_KO:-}; do
 	cp "$ko" "$dir/ko/"
 done
-make -s -C "$top" progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1 ||
-	{ cat "$dir/build.log" >&2; die "program build failed"; }
-# The same test program as a 32-bit process, for the compat ioctl path.
-if make -s -C "$top" progs OUT="$dir/bin32" STATIC=1 CFLAGS="-O2 -m32" \
-	>>"$dir/build.log" 2>&1; then
+# Another architecture's programs: with Debian's cross compiler where it is
+# installed (gcc-aarch64-linux-gnu: 23 s for all of them, measured), else
+# in the chroot, through qemu-user (108 s).
+case $arch in arm64) cross=aarch64-linux-gnu-gcc ;; *) cross=none ;; esac
+if [ -n "$foreign" ] && command -v "$cross" >/dev/null; then
+	make -s -C "$top" progs OUT="$dir/bin" STATIC=1 CC="$cross" >>"$dir/build.log" 2>&1
+elif [ -n "$foreign" ]; then
+	kmake -s progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1
+else
+	make -s -C "$top" progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1
+fi || { cat "$dir/build.log" >&2; die "program build failed"; }
+# The same test program as a 32-bit process, for the compat ioctl path
+# (lib.sh's compat_make: i386 on amd64, armhf on arm64).
+rm -f "$dir/bin/bank_test32" "$dir/bin/bank_fuzz32"
+if compat_make "$arch" "$dir/bin32" STATIC=1 >>"$dir/build.log" 2>&1; then
 	cp "$dir/bin32/bank_test" "$dir/bin/bank_test32"
 	cp "$dir/bin32/bank_fuzz" "$dir/bin/bank_fuzz32"
 fi
@@ -99,11 +126,26 @@ for entry in ${KBANK_LAB:-}; do
 		sed 's/^/LAB-BUILD-LOG /' "$dir/lab-src/$lname.log" | head -n 40
 	fi
 done
-"$here/initramfs.sh" "$dir/initramfs.cpio.gz" "$dir/bin" "$dir/ko" \
+# The results port: a second 16550 UART on amd64 (ttyS1); on arm64, whose
+# virt board has one UART, a virtio console (hvc0; Debian builds its
+# driver as a module, which the guest loads first).
+case $arch in
+arm64)	results_tty=hvc0 results_dev="-device virtio-serial-pci"
+	results_port() { echo "-chardev $1,id=results -device virtconsole,chardev=results"; }
+	guest_mods=virtio_console ;;
+*)	results_tty=ttyS1 results_dev="" guest_mods=""
+	results_port() { echo "-chardev $1,id=results -serial chardev:results"; } ;;
+esac
+share=/
+[ -z "$foreign" ] || share=$CHROOT
+KBANK_RESULTS_TTY=$results_tty KBANK_GUEST_MODS=$guest_mods \
+	KBANK_REPO_SHARE=$foreign \
+	KBANK_BUSYBOX=$([ -n "$foreign" ] && echo "$CHROOT/bin/busybox" || echo /bin/busybox) \
+	"$here/initramfs.sh" "$dir/initramfs.cpio.gz" "$dir/bin" "$dir/ko" \
 	"$MODDIR" "$params" ${KBANK_LAB:+"$dir/lab"}
 
-accel=$(qemu_accel "$VMLINUZ")
-cpu=""
+accel=$(qemu_accel "$VMLINUZ" "$arch")
+cpu=$qa_cpu
 [ "$accel" = kvm ] && cpu="-cpu host"
 console="$dir/console.log" results="$dir/results.log"
 qmp="$dir/qmp.sock" pidfile="$dir/qemu.pid" hang="$dir/hang.log"
@@ -119,21 +161,28 @@ rm -f "$qmp" "$pidfile" "$hang" "$done"
 # guest through QEMU's monitor panics it, and the panic prints every CPU's
 # backtrace. Without them the NMI prints nothing: printk from NMI context
 # waits for an interrupt that a CPU spinning with interrupts off never takes.
-kcmd="console=ttyS0 quiet panic=-1 oops=panic no_timer_check secretmem.enable=1"
-kcmd="$kcmd unknown_nmi_panic panic_print=0x40"
+# arm64 has neither no_timer_check nor unknown_nmi_panic (x86 parameters; an
+# unknown one would reach /init as an argument), and QEMU's nmi command does
+# not reach a virt board's CPUs: there, a hung guest's diagnosis has
+# QEMU's registers but no backtraces.
+kcmd="console=$qa_tty quiet panic=-1 oops=panic secretmem.enable=1 panic_print=0x40"
+[ "$arch" = arm64 ] || kcmd="$kcmd no_timer_check unknown_nmi_panic"
 [ "$name" = debug ] && kcmd="$kcmd kcsan.skip_watch=200"
 # KBANK_SMP: CPUs for the tests that need more than two to mean anything.
-set -- qemu-system-x86_64 -accel "$accel" $cpu -smp "${KBANK_SMP:-2}" -m 1024 \
+set -- $qa_qemu $qa_machine -accel "$accel" $cpu -smp "${KBANK_SMP:-2}" -m 1024 \
 	-nodefaults -display none -no-reboot -nic none \
 	-kernel "$VMLINUZ" -initrd "$dir/initramfs.cpio.gz" \
-	-fsdev local,id=hr,path=/,security_model=none,readonly=on,multidevs=remap \
+	-fsdev "local,id=hr,path=$share,security_model=none,readonly=on,multidevs=remap" \
 	-device virtio-9p-pci,fsdev=hr,mount_tag=hostroot \
 	-qmp "unix:$qmp,server=on,wait=off" -pidfile "$pidfile" \
-	-name kbank,debug-threads=on
+	-name kbank,debug-threads=on $results_dev
+[ -z "$foreign" ] || set -- "$@" \
+	-fsdev "local,id=repo,path=$top,security_model=none,readonly=on,multidevs=remap" \
+	-device virtio-9p-pci,fsdev=repo,mount_tag=kbankrepo
 
 if [ -n "$shell" ]; then
 	# The console is the terminal; Ctrl-A X also leaves.
-	exec "$@" -serial mon:stdio -serial "file:$results" \
+	exec "$@" -serial mon:stdio $(results_port "file,path=$results") \
 		-append "$kcmd -- shell"
 fi
 
@@ -144,7 +193,7 @@ fi
 # shows the user what is not protocol (KBANK-*) or a recorded trace.
 start=$(date +%s)
 set +e
-( "$@" -serial "file:$console" -serial stdio \
+( "$@" -serial "file:$console" $(results_port stdio) \
 	-append "$kcmd -- $guest" </dev/null 2>"$dir/qemu.err" |
 	stream_awk -v results="$results" '
 	{ sub(/\r$/, ""); print >results; fflush(results) }

@@ -2170,9 +2170,10 @@ TEST_TIMEOUT(compat_32bit_client, 120)
 	char cmd[PATH_MAX + 256];
 
 	if (access(prog("bank_test32"), X_OK) != 0)
-		SKIP("no 32-bit build of this test (no gcc-multilib)");
+		SKIP("no 32-bit build of this test (amd64: no gcc-multilib; arm64: no gcc-arm-linux-gnueabihf)");
 	/*
-	 * The same tests, as a 32-bit process: every ioctl through .compat_ioctl.
+	 * The same tests, as a 32-bit process: every ioctl through .compat_ioctl
+	 * (i386 on amd64, armhf on arm64).
 	 * Not every /bin/sh has pipefail (Debian's dash): the status by hand.
 	 */
 	snprintf(cmd, sizeof(cmd), "out=$(%s deposit_withdraw amount_not "
