@@ -57,6 +57,10 @@ include="gcc,make,libc6-dev,kmod,sparse,dwarves,bc,linux-headers-$flavour"
 archopt=""
 if [ "$arch" != "$(dpkg --print-architecture)" ]; then
 	include="$include,busybox-static,python3,trace-cmd,linux-perf"
+	# arm64's compat path from an armhf process: Debian's cross compiler,
+	# here, since on amd64 gcc-multilib and the cross compilers conflict.
+	[ "$arch" != arm64 ] ||
+		include="$include,gcc-arm-linux-gnueabihf,libc6-dev-armhf-cross"
 	archopt="--arch=$arch"
 fi
 

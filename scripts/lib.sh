@@ -58,14 +58,16 @@ binfmt_ready() {
 # in variables: qa_qemu the binary; qa_machine the machine's options;
 # qa_tty the console, as the guest names it; qa_cpu the CPU model under TCG
 # (KVM takes the host's). amd64: QEMU's default PC, its 16550 UARTs. arm64:
-# the virt board, its one PL011 UART; -cpu max is every feature TCG
+# the virt board, its one PL011 UART, the newest interrupt controller the
+# accelerator has (GICv3 under TCG; under KVM the host's, which a GICv2
+# default would not boot on hosts without one); -cpu max is every feature TCG
 # emulates (LSE atomics among them), with the cheap implementation-defined
 # pointer authentication: the architected one (QARMA), emulated, made the
 # kernel's every function return several times slower.
 qemu_arch() {
 	case $1 in
 	amd64) qa_qemu=qemu-system-x86_64 qa_machine="" qa_tty=ttyS0 qa_cpu="" ;;
-	arm64) qa_qemu=qemu-system-aarch64 qa_machine="-M virt" qa_tty=ttyAMA0
+	arm64) qa_qemu=qemu-system-aarch64 qa_machine="-M virt,gic-version=max" qa_tty=ttyAMA0
 		qa_cpu="-cpu max,pauth-impdef=on" ;;
 	*) die "no QEMU guest for the $1 architecture (amd64 or arm64)" ;;
 	esac
@@ -113,22 +115,25 @@ qemu_accel() {
 	cat "$probe"
 }
 
-# compat_make ARCH OUT [MAKE ARGS...]: the programs built as 32-bit
-# processes of ARCH's compat ABI, into OUT: with -m32 on amd64
+# compat_make MAKE ARCH OUT [MAKE ARGS...]: the programs built as 32-bit
+# processes of ARCH's compat ABI, into OUT, by the command MAKE (make in the
+# repository, or lib.sh's kmake in a chroot): with -m32 on amd64
 # (gcc-multilib), for armhf on arm64 (gcc-arm-linux-gnueabihf, linked
 # statically: an arm64 machine seldom has armhf's libc). Fails where that
 # compiler is missing, or for another ARCH.
 compat_make() {
-	cm_arch=$1 cm_out=$2
-	shift 2
+	cm_make=$1 cm_arch=$2 cm_out=$3
+	shift 3
 	case $cm_arch in
-	amd64) make -s -C "$top" progs OUT="$cm_out" CFLAGS="-O2 -m32" "$@" ;;
-	arm64) command -v arm-linux-gnueabihf-gcc >/dev/null &&
-		make -s -C "$top" progs OUT="$cm_out" CC=arm-linux-gnueabihf-gcc \
+	amd64) $cm_make -s progs OUT="$cm_out" CFLAGS="-O2 -m32" "$@" ;;
+	arm64) $cm_make -s progs OUT="$cm_out" CC=arm-linux-gnueabihf-gcc \
 			CFLAGS=-O2 STATIC=1 "$@" ;;
 	*) return 1 ;;
 	esac
 }
+
+# make in the repository ($top), for compat_make.
+top_make() { make -C "$top" "$@"; }
 
 # How make demo and make check run: "native" on a machine whose kernel can
 # load modules (/proc/modules exists: a student's VM, a laptop), in the

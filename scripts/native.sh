@@ -44,9 +44,10 @@ make -s -C "$top" module KDIR="$kdir" >"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "module build failed"; }
 make -s -C "$top" progs OUT="$dir/bin" >>"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "program build failed"; }
-# The 32-bit test program, for the compat ioctl path, where -m32 links.
+# The 32-bit test program, for the compat ioctl path, where it builds
+# (lib.sh's compat_make: -m32 on amd64, armhf on arm64).
 rm -f "$dir/bin/bank_test32"
-if make -s -C "$top" progs OUT="$dir/bin32" CFLAGS="-O2 -m32" \
+if compat_make top_make "$(dpkg --print-architecture)" "$dir/bin32" \
 	>>"$dir/build.log" 2>&1; then
 	cp "$dir/bin32/bank_test" "$dir/bin/bank_test32"
 fi

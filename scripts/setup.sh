@@ -62,12 +62,10 @@ qemu_pkgs() {
 	# newer kernels' compressed modules, unpacked for the initramfs. On
 	# amd64, the arm64 row: its chroot runs through qemu-user-static
 	# (arch-test: mmdebstrap's check that it does), its guest in
-	# qemu-system-arm, and its programs are cross-compiled (gcc's cross
-	# compilers: five times faster than gcc in the chroot under qemu-user).
+	# qemu-system-arm, its programs built in its chroot (Debian's cross
+	# compilers would conflict with gcc-multilib).
 	matrix) echo "$(qemu_pkgs check) mmdebstrap xz-utils zstd"
-		[ "$arch" != amd64 ] || echo "qemu-system-arm qemu-user-static arch-test
-			gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-			gcc-arm-linux-gnueabihf libc6-dev-armhf-cross" ;;
+		[ "$arch" != amd64 ] || echo "qemu-system-arm qemu-user-static arch-test" ;;
 	# The system image: mmdebstrap, then mkfs.ext4 (e2fsprogs), booted
 	# through a qcow2 overlay (qemu-utils); git lists what a clone holds.
 	distro) echo "$qemu mmdebstrap qemu-utils e2fsprogs cpio git" ;;
