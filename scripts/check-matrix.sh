@@ -5,7 +5,8 @@
 # then the overall "N passed, N failed". A kernel the archive no longer
 # serves is a table row "skipped" with the reason, not a failure.
 #   check-matrix.sh [NAME...]     only these kernels
-#   check-matrix.sh --fetch       only fetch them all (CI starts it early)
+#   check-matrix.sh --fetch [NAME...]  only fetch them (default: all; CI
+#                                 starts it early)
 # The kernels are fetched one after the other in the background while the
 # suite runs on those already there (the fetch is mostly network, the suite
 # CPU); extra-kernel.sh's lock makes each wait for its own.
@@ -20,7 +21,8 @@ fetch() {
 	done
 }
 if [ "${1:-}" = --fetch ]; then
-	fetch $("$here/extra-kernel.sh" --list)
+	shift
+	fetch ${*:-$("$here/extra-kernel.sh" --list)}
 	exit 0
 fi
 "$here/setup.sh" matrix || exit 1
