@@ -1,7 +1,8 @@
 #!/bin/sh
 # make check-matrix: the whole suite of make check on every extra kernel of
 # the matrix (scripts/extra-kernel.sh --list: each Debian release's newest
-# kernel, its module built in a chroot of that release), one summary table,
+# kernel, its module built in a chroot of that release; and the arm64 row,
+# bookworm's arm64 kernel under qemu-system-aarch64), one summary table,
 # then the overall "N passed, N failed". A kernel the archive no longer
 # serves is a table row "skipped" with the reason, not a failure.
 #   check-matrix.sh [NAME...]     only these kernels
