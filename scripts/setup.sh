@@ -32,10 +32,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # hung guest.
 arch=$(dpkg --print-architecture)
 case $arch in
-arm64) qemu=qemu-system-arm
+arm64) qemu="qemu-system-arm"
 	# armhf processes: arm64's compat ioctl path, linked statically.
 	compat="gcc-arm-linux-gnueabihf libc6-dev-armhf-cross" ;;
-*) qemu=qemu-system-x86 compat=gcc-multilib ;;
+*) qemu="qemu-system-x86" compat="gcc-multilib" ;;
 esac
 qemu_pkgs() {
 	case $1 in
