@@ -1,11 +1,11 @@
 # kbank: build the module and the programs, and run the VM targets.
 #
 #   make              the programs, then the module (against KDIR)
-#   make progs        the programs: userspace/ and tests/bank_test
+#   make progs        the programs: userspace/ and the suite's, tests/suite/
 #   make module       bank.ko, against KDIR (default: the running kernel)
 #   make clean        remove what the builds made
 #   make demo         the lesson: natively where modules load, else in a VM
-#   make check        lint, ABI, the suite and the README's sessions (native or VM)
+#   make check        lint, ABI, the suite and the docs' sessions (native or VM)
 #   make vm-shell     the VM with bank.ko loaded and a shell; poweroff leaves
 #   make lint         checkpatch, W=1, sparse, -Werror builds
 #   make bench        every lock mode measured, into build/bench/; fails
@@ -20,7 +20,7 @@
 #                     (builds the debug kernel once, ~10 min; STOCK=1: part 1 only)
 #   make check-matrix the suite on every Debian kernel from 5.10 to 7.3-rc,
 #                     and on bookworm's arm64 kernel (KERNELS=arm64: that row
-#                     alone; scripts/extra-kernel.sh --list names them)
+#                     alone; scripts/kernels/extra-kernel.sh --list names them)
 #   make check-distro the README's own-VM steps in full Debian systems
 #   make fuzz         the ABI fuzzer in a VM: SEED=n SECONDS=s per lock mode
 #                     (LOCKS=mutex,spinlock,atomic,none WORKERS=4 OPS=n KERNEL=)
@@ -48,13 +48,17 @@ LDLIBS += -lpthread
 OUT ?=
 
 PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
-TESTS := bank_test bank_fuzz bank_lab
+# The suite: tests/suite/TOPIC.c is the program suite-TOPIC.
+SUITE := device ioctls wait modes reply transfer programs trace kernel
 COMMON := userspace/bank_client.c
-HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h tests/tap.h
+HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h
+SUITE_HEADERS := tests/suite/harness.h tests/suite/helpers.h
 
 prog = $(if $(OUT),$(OUT)/$(1),$(2)/$(1))
 PROG_BINS := $(foreach p,$(PROGS),$(call prog,$(p),userspace))
-TEST_BINS := $(foreach t,$(TESTS),$(call prog,$(t),tests))
+# The ABI fuzzer and the lab's examiner.
+TEST_BINS := $(call prog,bank_fuzz,tests/fuzz) $(call prog,bank_lab,tests/lab)
+SUITE_BINS := $(foreach s,$(SUITE),$(call prog,suite-$(s),tests/suite))
 
 .PHONY: all module progs clean check lint demo bench bench-guard \
 	bench-baseline vm-shell help \
@@ -71,56 +75,64 @@ module:
 		"or pass KDIR=" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-progs: $(PROG_BINS) $(TEST_BINS)
+progs: $(PROG_BINS) $(TEST_BINS) $(SUITE_BINS)
 
 $(call prog,%,userspace): userspace/%.c $(COMMON) userspace/bankloop.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BANK_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON) userspace/bankloop.c $(LDLIBS)
 
-$(call prog,%,tests): tests/%.c $(COMMON) $(HEADERS)
+$(call prog,bank_fuzz,tests/fuzz): tests/fuzz/bank_fuzz.c
+$(call prog,bank_lab,tests/lab): tests/lab/bank_lab.c
+# Each program's own source is the one prerequisite under tests/.
+$(TEST_BINS): $(COMMON) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BANK_CFLAGS) $(LDFLAGS) -o $@ $(filter tests/%.c,$^) $(COMMON) $(LDLIBS)
+
+$(call prog,suite-%,tests/suite): tests/suite/%.c $(COMMON) $(HEADERS) $(SUITE_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BANK_CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON) $(LDLIBS)
 
 # Without KDIR's help, so that it works on any machine: what kbuild writes.
 clean:
-	rm -f $(foreach p,$(PROGS),userspace/$(p)) $(foreach t,$(TESTS),tests/$(t))
-	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd
+	rm -f $(foreach p,$(PROGS),userspace/$(p)) tests/fuzz/bank_fuzz tests/lab/bank_lab
+	rm -f $(foreach s,$(SUITE),tests/suite/suite-$(s))
+	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd module/modules.order
 	rm -f .*.cmd .module-common.o Module.symvers modules.order
 	rm -rf build .tmp_versions
 	find . -name '__pycache__' -prune -exec rm -rf {} +
 
 check:
-	@scripts/check.sh
+	@scripts/targets/check.sh
 
 lint:
-	@scripts/lint.sh
+	@scripts/targets/lint.sh
 
 demo:
-	@scripts/demo.sh
+	@scripts/targets/demo.sh
 
 bench:
-	@scripts/bench.sh
+	@scripts/targets/bench.sh
 
 bench-guard:
-	@scripts/bench.sh guard
+	@scripts/targets/bench.sh guard
 
 bench-baseline:
-	@scripts/bench.sh baseline
+	@scripts/targets/bench.sh baseline
 
 vm-shell:
-	@scripts/vm-shell.sh
+	@scripts/targets/vm-shell.sh
 
 debug-kernel:
-	@scripts/debug-kernel.sh >/dev/null
+	@scripts/kernels/debug-kernel.sh >/dev/null
 
 check-debug:
-	@KERNEL=debug scripts/check.sh
+	@KERNEL=debug scripts/targets/check.sh
 
 sanitize-kernel:
-	@scripts/debug-kernel.sh sanitize >/dev/null
+	@scripts/kernels/debug-kernel.sh sanitize >/dev/null
 
 check-sanitize:
-	@KERNEL=sanitize scripts/check.sh
+	@KERNEL=sanitize scripts/targets/check.sh
 
 SEED ?= $(shell date +%s)
 SECONDS ?= 10
@@ -128,45 +140,45 @@ LOCKS ?= mutex,spinlock,atomic,none
 WORKERS ?= 4
 OPS ?=
 fuzz:
-	@scripts/vm.sh -t $$(( 300 + 4 * $(SECONDS) * 3 )) -i $$(( 300 + 2 * $(SECONDS) )) -- \
+	@scripts/vm/vm.sh -t $$(( 300 + 4 * $(SECONDS) * 3 )) -i $$(( 300 + 2 * $(SECONDS) )) -- \
 		/kbank/guest/fuzz.sh $(SEED) $(SECONDS) $(LOCKS) $(WORKERS) $(OPS)
 
 demo-kcsan:
-	@scripts/demo-kcsan.sh
+	@scripts/targets/demo-kcsan.sh
 
 demo-deadlock:
-	@STOCK=$(STOCK) scripts/demo-deadlock.sh
+	@STOCK=$(STOCK) scripts/targets/demo-deadlock.sh
 
 KERNELS ?=
 check-matrix:
-	@scripts/check-matrix.sh $(KERNELS)
+	@scripts/targets/check-matrix.sh $(KERNELS)
 
 check-distro:
-	@scripts/check-distro.sh
+	@scripts/targets/check-distro.sh
 
 # The lab: the student's copy lives in exercise/ (ignored by git) unless
 # EXERCISE=dir names another.
 EXERCISE ?= exercise
 
 exercise:
-	@scripts/exercise.sh $(if $(SOLVED),-s) $(if $(TASKS),-t "$(TASKS)") $(EXERCISE)
+	@scripts/lab/exercise.sh $(if $(SOLVED),-s) $(if $(TASKS),-t "$(TASKS)") $(EXERCISE)
 
 grade:
-	@scripts/grade.sh $(if $(TASK),-t "$(TASK)") $(EXERCISE)
+	@scripts/lab/grade.sh $(if $(TASK),-t "$(TASK)") $(EXERCISE)
 
 lab-demo:
-	@scripts/lab-demo.sh $(EXERCISE)
+	@scripts/lab/lab-demo.sh $(EXERCISE)
 
 check-lab:
-	@scripts/check-lab.sh
+	@scripts/lab/check-lab.sh
 
 check-hang:
-	@tests/hung_guest.sh
+	@tests/harness/hung_guest.sh
 
 RUNS ?= 10
 TARGET ?= demo
 soak:
-	@scripts/soak.sh $(RUNS) $(TARGET)
+	@scripts/targets/soak.sh $(RUNS) $(TARGET)
 
 help:
 	@sed -n 's/^#   //p' Makefile

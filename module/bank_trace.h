@@ -20,8 +20,9 @@
  * sleeps for funds adds bank_funds_wait and bank_funds_woken after its
  * refused update.
  *
- * bank.c includes this file with CREATE_TRACE_POINTS defined, which makes
- * define_trace.h include it again to turn the definitions into events.
+ * trace.c includes this file with CREATE_TRACE_POINTS defined, which makes
+ * define_trace.h include it again to turn the definitions into events;
+ * the other files of the module include it plainly, for the trace_*() calls.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM bank

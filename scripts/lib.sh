@@ -137,8 +137,8 @@ top_make() { make -C "$top" "$@"; }
 
 # How make demo and make check run: "native" on a machine whose kernel can
 # load modules (/proc/modules exists: a student's VM, a laptop), in the
-# running kernel with scripts/native.sh; "qemu" elsewhere (CI, containers),
-# in a VM with scripts/vm.sh. KBANK_RUN=native|qemu forces one. The debug
+# running kernel with scripts/targets/native.sh; "qemu" elsewhere (CI, containers),
+# in a VM with scripts/vm/vm.sh. KBANK_RUN=native|qemu forces one. The debug
 # kernel and the matrix's kernels (KERNEL=...) always run in QEMU.
 run_path() {
 	case ${KBANK_RUN:-} in
@@ -313,11 +313,11 @@ vm_diagnose() {
 	vd_lines=$(wc -l <"$vd_console")
 	vd_pid=$(cat "$vd_pidfile" 2>/dev/null) || vd_pid=""
 	vd_threads=$([ -z "$vd_pid" ] || vm_threads "$vd_pid")
-	vd_regs=$(python3 "$top/scripts/qmp.py" "$vd_dir/qmp.sock" \
+	vd_regs=$(python3 "$top/scripts/vm/qmp.py" "$vd_dir/qmp.sock" \
 		"info registers -a" 2>&1 |
 		awk '/^CPU#/ { cpu = $1 }
 			/^(RIP|PC)=/ { for (i = 1; i <= NF; i++) if ($i ~ /^(RIP|PC|CPL|HLT)=/) cpu = cpu " " $i; print cpu }')
-	python3 "$top/scripts/qmp.py" "$vd_dir/qmp.sock" nmi >/dev/null 2>&1 || :
+	python3 "$top/scripts/vm/qmp.py" "$vd_dir/qmp.sock" nmi >/dev/null 2>&1 || :
 	for _ in $(seq 30); do
 		[ -n "$vd_pid" ] && kill -0 "$vd_pid" 2>/dev/null || break
 		sleep 1

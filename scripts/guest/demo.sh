@@ -53,7 +53,7 @@ What each row teaches:
            burnt CPU ("contended" counts the operations that waited).
   mutex    a waiter sleeps and its CPU runs something else: exact.
   atomic   no lock: compare-and-swap, retried when another CPU got in
-           between ("contended" counts the retries): exact.
+           between ("contended" counts the operations that retried): exact.
 TEXT
 
 echo
@@ -74,8 +74,8 @@ case $(uname -r) in
 *)	echo "A spinlock waiter spins, a mutex waiter sleeps: compare CPUs busy." ;;
 esac
 
-# The race, seen: bank.ko's trace events, drawn on the host (scripts/demo.sh).
-# In the VM only: scripts/demo.sh draws them from the VM's console.
+# The race, seen: bank.ko's trace events, drawn on the host (scripts/targets/demo.sh).
+# In the VM only: scripts/targets/demo.sh draws them from the VM's console.
 if [ -f /kbank/env ] && [ -d /sys/kernel/tracing/events/bank ]; then
 	t0=$(date +%s)
 	echo

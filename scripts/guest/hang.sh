@@ -1,6 +1,6 @@
 #!/bin/sh
 # In the guest: hang it on purpose, for the test of the harness's diagnosis
-# of a hung guest (tests/hung_guest.sh). kbank_hang.ko makes every CPU (or,
+# of a hung guest (tests/harness/hung_guest.sh). kbank_hang.ko makes every CPU (or,
 # with "one", only the loading CPU) spin with interrupts off.
 echo "KBANK-STEP hang: insmod kbank_hang.ko cpus=${1:-all}"
 echo "hanging the guest on purpose: every CPU will spin with interrupts off"

@@ -1,6 +1,6 @@
 #!/bin/sh
-# In the guest: the lab's examiner (scripts/grade.sh). For each student
-# module in /kbank/lab/list ("NAME TASKS", tasks comma-separated) and each
+# In the guest: the lab's examiner (scripts/lab/grade.sh). For each student
+# module in /kbank/extra/list ("NAME TASKS", tasks comma-separated) and each
 # task: load the module fresh, run `bank_lab TASK`, unload it, and print
 # the kernel log of that task alone, between markers the host parses.
 #
@@ -9,7 +9,7 @@
 # itself off after its first report. Then this prints LAB-REBOOT and
 # stops; the host boots again for the tasks not yet started.
 rmmod bank 2>/dev/null
-[ -f /kbank/lab/list ] || { echo "LAB: no student module"; exit 1; }
+[ -f /kbank/extra/list ] || { echo "LAB: no student module"; exit 1; }
 
 # The kernel's own detectors (stock kernel), sooner than their defaults: a
 # task asleep in state D for 6 s, a CPU that does not schedule for 6 s
@@ -29,11 +29,11 @@ lockdep_on() {
 }
 
 spent=""
-exec 3</kbank/lab/list
+exec 3</kbank/extra/list
 while [ -z "$spent" ] && read -r name tasks <&3; do
 	# "demo": the lesson's table with the student's module (make lab-demo).
 	if [ "$tasks" = demo ]; then
-		insmod "/kbank/lab/$name/bank.ko" && /kbank/guest/demo.sh
+		insmod "/kbank/extra/$name/bank.ko" && /kbank/guest/demo.sh
 		continue
 	fi
 	for t in $(echo "$tasks" | tr , ' '); do
@@ -42,7 +42,7 @@ while [ -z "$spent" ] && read -r name tasks <&3; do
 		fi
 		echo "LAB-TASK $name $t"
 		dmesg -c >/dev/null
-		if insmod "/kbank/lab/$name/bank.ko"; then
+		if insmod "/kbank/extra/$name/bank.ko"; then
 			bank_lab "$t"
 			rc=$?
 			if [ $rc = 3 ]; then

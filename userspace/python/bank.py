@@ -1,9 +1,9 @@
 """/dev/bank from Python: the ABI of include/uapi/linux/bank.h, by hand.
 
 The ioctl numbers are built the way <asm-generic/ioctl.h> builds them, and
-the structs are packed as the C compiler lays them out. tests/abi_check.sh
+the structs are packed as the C compiler lays them out. tests/abi/abi_check.sh
 compares both with the C header, so they cannot drift apart unnoticed:
-`python3 bank.py --dump` prints what tests/abi_dump prints.
+`python3 bank.py --dump` prints what tests/abi/abi_dump prints.
 """
 import errno
 import fcntl
@@ -134,7 +134,7 @@ class Bank:
 
 
 def dump():
-    """Print the ABI as tests/abi_dump does: one "name value" a line."""
+    """Print the ABI as tests/abi/abi_dump does: one "name value" a line."""
     for name in ("BANK_IOC_DEPOSIT", "BANK_IOC_WITHDRAW",
                  "BANK_IOC_GET_BALANCE", "BANK_IOC_SET_BALANCE",
                  "BANK_IOC_GET_STATS", "BANK_IOC_BATCH",

@@ -400,8 +400,8 @@ def text(items, lo, hi, title, caption, width=80):
     for p in pids:
         row = [" "] * cols
         for q, a, b, k, _, _ in sorted(items, key=lambda i: i[3] == "lost"):
-            if q != p:
-                continue
+            if q != p or b < lo or a > hi:
+                continue        # wholly outside the time axis
             c0 = max(0, int((a - lo) / scale))
             c1 = min(cols - 1, int((b - lo) / scale))
             for c in range(c0, c1 + 1):
@@ -451,6 +451,8 @@ def svg(items, lo, hi, title, caption):
             if q != p:
                 continue
             a, b = max(a, lo), min(b, hi)
+            if b < a:
+                continue        # wholly outside the time axis
             o.append('<rect x="%.1f" y="%d" width="%.1f" height="20" fill="%s"/>'
                      % (x(a), y + 7, max(x(b) - x(a), 1.5), COLORS[k]))
             if la:

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The accounts, and transfers between any two of them. A transfer holds
+ * two accounts' locks at once, and a statement (BANK_IOC_GET_ACCOUNTS)
+ * every account's lock: two tasks that take two locks in opposite orders
+ * can each wait for the other, forever (an ABBA deadlock). One order for
+ * everyone, the lower account first, makes that impossible; lock_order
+ * "naive" takes them in the transfer's direction instead, on purpose, for
+ * the deadlock lesson (make demo-deadlock). Each mode has its transfer,
+ * side by side, like the updates of update.c. The lab's task 6 is here.
+ */
+#include "bank.h"
+
+#include <linux/lockdep.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+
+#include "bank_trace.h"
+
+/* Every account there can be; the first bank_naccounts are in use. */
+struct bank_ledger bank_ledgers[BANK_ACCOUNTS_LIMIT];
+
+/* Lockdep's lock classes: one per account and kind of lock. */
+static struct lock_class_key bank_lock_keys[BANK_ACCOUNTS_LIMIT][2];
+
+/*
+ * At load, before anything can take a lock: each account's locks, with a
+ * lockdep class of their own (see struct bank_ledger).
+ */
+void bank_accounts_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < BANK_ACCOUNTS_LIMIT; i++) {
+		struct bank_ledger *a = &bank_ledgers[i];
+
+		snprintf(a->name, sizeof(a->name), "bank_account%u", i);
+		snprintf(a->spin_name, sizeof(a->spin_name), "bank_account%u_spin", i);
+		spin_lock_init(&a->spinlock);
+		lockdep_set_class_and_name(&a->spinlock, &bank_lock_keys[i][0],
+					   a->spin_name);
+		mutex_init(&a->mutex);
+		lockdep_set_class_and_name(&a->mutex, &bank_lock_keys[i][1],
+					   a->name);
+	}
+}
+
+/* The two accounts of a transfer, in the order their locks are taken. */
+static void bank_lock_order(u32 from, u32 to, struct bank_ledger **first,
+			    struct bank_ledger **second)
+{
+	/* exercise 6: with lock_order=ordered, no two transfers can wait for each other */
+	if (bank_order == BANK_ORDER_ORDERED && to < from)
+		swap(from, to);
+	/* end exercise */
+	*first = &bank_ledgers[from];
+	*second = &bank_ledgers[to];
+}
+
+/* Account 0's "expected" follows transfers in and out of it. */
+static void bank_count_transfer(const struct bank_transfer *t)
+{
+	if (t->from == 0)
+		atomic64_sub(t->amount, &bank_counts.expected);
+	else if (t->to == 0)
+		atomic64_add(t->amount, &bank_counts.expected);
+}
+
+/* Both accounts' locks are held: move the money, or refuse and change nothing. */
+static int bank_transfer_apply(struct bank_transfer *t)
+{
+	struct bank_ledger *from = &bank_ledgers[t->from];
+	struct bank_ledger *to = &bank_ledgers[t->to];
+	s64 f, tb, new_f, new_t;
+	int ret;
+
+	f = from->balance;
+	tb = to->balance;
+	ret = bank_transfer_result(f, tb, t->amount, &new_f, &new_t);
+	if (ret)
+		return ret;
+	WRITE_ONCE(from->balance, new_f);
+	WRITE_ONCE(to->balance, new_t);
+	bank_count_transfer(t);
+	t->from_balance = new_f;
+	t->to_balance = new_t;
+	return 0;
+}
+
+/* Mode none: no lock at all, a race on two balances, on purpose. */
+static noinline int bank_transfer_none(struct bank_transfer *t,
+				       unsigned int us)
+{
+	struct bank_ledger *from = &bank_ledgers[t->from];
+	struct bank_ledger *to = &bank_ledgers[t->to];
+	s64 f, tb, new_f, new_t;
+	int ret;
+
+	f = from->balance;
+	tb = to->balance;
+	bank_delay(us, true);
+	ret = bank_transfer_result(f, tb, t->amount, &new_f, &new_t);
+	if (ret)
+		return ret;
+	from->balance = new_f;
+	to->balance = new_t;
+	bank_count_transfer(t);
+	t->from_balance = new_f;
+	t->to_balance = new_t;
+	return 0;
+}
+
+/*
+ * Mode spinlock. Lock order "naive" is refused with this mode (see
+ * bank_order_set()): a real ABBA deadlock here would leave two CPUs
+ * spinning with preemption off until the machine is rebooted. No delay
+ * either: a snapshot takes every account's lock in turn, and a delay under
+ * each would add up, with preemption off, far past BANK_SPIN_DELAY_MAX_US.
+ */
+static int bank_transfer_spinlock(struct bank_transfer *t)
+{
+	struct bank_ledger *first, *second;
+	int ret;
+
+	bank_lock_order(t->from, t->to, &first, &second);
+	spin_lock(&first->spinlock);
+	spin_lock(&second->spinlock);
+	ret = bank_transfer_apply(t);
+	spin_unlock(&second->spinlock);
+	spin_unlock(&first->spinlock);
+	return ret;
+}
+
+/*
+ * Mode mutex. The delay comes between the two locks: with lock order
+ * "naive", two opposite transfers each hold one mutex and wait for the
+ * other's, forever. The waits are interruptible, so that kill -9 (or any
+ * signal) ends them with nothing changed, and rmmod works afterwards: an
+ * uninterruptible mutex_lock() would leave the two processes in state D
+ * for good. noinline: /proc/PID/stack and wchan then name this function.
+ */
+static noinline int bank_transfer_mutex(struct bank_transfer *t,
+					unsigned int us)
+{
+	struct bank_ledger *first, *second;
+	int ret;
+
+	bank_lock_order(t->from, t->to, &first, &second);
+	if (mutex_lock_interruptible(&first->mutex))
+		return -ERESTARTSYS;
+	bank_delay(us, true);
+	if (mutex_lock_interruptible(&second->mutex)) {
+		ret = -ERESTARTSYS;
+		goto out_unlock_first;
+	}
+	ret = bank_transfer_apply(t);
+	mutex_unlock(&second->mutex);
+out_unlock_first:
+	mutex_unlock(&first->mutex);
+	return ret;
+}
+
+/*
+ * One compare-and-swap step of a transfer: add @amount (< 0: take) to @a,
+ * with bank_atomic_rwsem held shared. At most @tries tries: -EBUSY when
+ * every one lost to another update. Otherwise 0, or bank_apply()'s
+ * refusal, decided on the value that was really there (see
+ * bank_update_atomic()).
+ */
+static int bank_cas_step(struct bank_ledger *a, s64 amount, s64 *balance,
+			 unsigned int tries)
+{
+	struct bank_change c;
+	s64 old, new;
+	int ret;
+
+	ret = bank_change_init(&c, &amount, 1);
+	if (ret)
+		return ret;
+	old = atomic64_read(&a->abalance);
+	while (tries--) {
+		ret = bank_apply(old, &c, &new);
+		if (ret)
+			new = old;
+		if (atomic64_try_cmpxchg(&a->abalance, &old, new)) {
+			*balance = new;
+			return ret;
+		}
+	}
+	return -EBUSY;
+}
+
+/*
+ * A step that must land: the money is in flight (the transfer's second
+ * step, or the undo of its first). After BANK_CAS_TRIES lost tries, take
+ * bank_atomic_rwsem exclusively for one try that cannot lose, then hold it
+ * shared again (downgrade_write()), as the caller expects. Bounded: the
+ * wait for exclusion lasts as long as the updates and transfers already
+ * inside, each bounded. Not killable: a transfer stopped here would lose
+ * its money.
+ */
+static int bank_cas_land(struct bank_ledger *a, s64 amount, s64 *balance)
+{
+	int ret;
+
+	ret = bank_cas_step(a, amount, balance, BANK_CAS_TRIES);
+	if (ret != -EBUSY)
+		return ret;
+	up_read(&bank_atomic_rwsem);
+	down_write(&bank_atomic_rwsem);
+	ret = bank_cas_step(a, amount, balance, 1);
+	downgrade_write(&bank_atomic_rwsem);
+	return ret;
+}
+
+/*
+ * Mode atomic: two compare-and-swaps, one per account. Each balance stays
+ * right, but the pair is not atomic: between the two steps (delay_us wide)
+ * the money is in neither account, and BANK_IOC_GET_ACCOUNTS, which has no
+ * lock to take in this mode, sees it missing. That is this mode's lesson.
+ *
+ * The first step may be retried for as long as other updates win, and a
+ * fatal signal ends it with nothing done. Once the money is in flight,
+ * the second step must land: bank_cas_land() bounds it. While it waits
+ * for the rwsem exclusively, a reset may come first: it does not fence a
+ * transfer in flight, whose money then lands on the reset balance.
+ *
+ * If the second step fails (EOVERFLOW), the first is undone by a third
+ * compare-and-swap. That undo could itself overflow only if the first
+ * account too were within @amount of S64_MAX: then the money stays where
+ * the two words allow it and the call reports EOVERFLOW. Making a failed
+ * pair of updates vanish without a trace needs a lock over both: the
+ * spinlock and mutex modes.
+ *
+ * @undone: set when account 0 got its money back, so that the caller wakes
+ * withdrawers, after the rwsem is released (bank_wq's lock is never taken
+ * under a bank lock).
+ */
+static int bank_transfer_atomic(struct bank_transfer *t, unsigned int us,
+				bool *undone)
+{
+	struct bank_ledger *from = &bank_ledgers[t->from];
+	struct bank_ledger *to = &bank_ledgers[t->to];
+	s64 back;
+	int ret;
+
+	if (down_read_killable(&bank_atomic_rwsem))
+		return -EINTR;
+	do {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto out_unlock;
+		}
+		ret = bank_cas_step(from, -t->amount, &t->from_balance,
+				    BANK_CAS_TRIES);
+		if (ret == -EBUSY)
+			cond_resched();
+	} while (ret == -EBUSY);
+	if (ret)
+		goto out_unlock;
+	if (t->from == 0)
+		atomic64_sub(t->amount, &bank_counts.expected);
+	bank_delay(us, true);		/* the money is in flight */
+	ret = bank_cas_land(to, t->amount, &t->to_balance);
+	if (!ret) {
+		if (t->to == 0)
+			atomic64_add(t->amount, &bank_counts.expected);
+		goto out_unlock;
+	}
+	if (!bank_cas_land(from, t->amount, &back) && t->from == 0) {
+		atomic64_add(t->amount, &bank_counts.expected);
+		*undone = true;
+	}
+out_unlock:
+	up_read(&bank_atomic_rwsem);
+	return ret;
+}
+
+/*
+ * Move @t->amount from account @t->from to @t->to (checked by the caller:
+ * two different accounts in use) under the locks of the mode in force,
+ * with the new balances in @t: 0, or an error with nothing moved.
+ */
+int bank_transfer(struct bank_transfer *t)
+{
+	unsigned int us = bank_delay_in_force();
+	bool undone = false;
+	int ret;
+
+	switch (bank_mode) {
+	case BANK_LOCK_SPINLOCK:
+		ret = bank_spin_enter();
+		if (ret)
+			break;
+		ret = bank_transfer_spinlock(t);
+		bank_spin_leave();
+		break;
+	case BANK_LOCK_MUTEX:
+		ret = bank_transfer_mutex(t, us);
+		break;
+	case BANK_LOCK_ATOMIC:
+		ret = bank_transfer_atomic(t, us, &undone);
+		break;
+	default:
+		ret = bank_transfer_none(t, us);
+		break;
+	}
+	/* Account 0 has its money back: a withdrawal may go through. */
+	if (undone)
+		bank_funds_moved();
+	if (ret)
+		return ret;
+	trace_bank_transfer(t->from, t->to, t->amount, t->from_balance,
+			    t->to_balance, bank_mode);
+	/* Money came into account 0: a withdrawal may go through now. */
+	if (t->to == 0)
+		bank_funds_moved();
+	return 0;
+}
+
+static void bank_accounts_read(struct bank_accounts *all)
+{
+	unsigned int i;
+
+	for (i = 0; i < bank_naccounts; i++)
+		all->balances[i] = bank_peek(&bank_ledgers[i]);
+	all->deposits = atomic64_read(&bank_counts.deposits);
+	all->withdrawals = atomic64_read(&bank_counts.withdrawals);
+}
+
+/*
+ * Mode spinlock: every account's lock, in account order, the order that
+ * transfers use (bank_lock_order()), so that a statement and a transfer
+ * never wait for each other in a cycle. sparse counts a lock per
+ * expression and cannot follow a loop: it is told once, for them all.
+ */
+static void bank_spin_lock_all(void)
+	__acquires(bank_ledgers)
+{
+	unsigned int i;
+
+	for (i = 0; i < bank_naccounts; i++) {
+		spin_lock(&bank_ledgers[i].spinlock);
+		__release(&bank_ledgers[i].spinlock);	/* sparse: see above */
+	}
+	__acquire(bank_ledgers);
+}
+
+static void bank_spin_unlock_all(void)
+	__releases(bank_ledgers)
+{
+	unsigned int i = bank_naccounts;
+
+	while (i-- > 0) {
+		__acquire(&bank_ledgers[i].spinlock);	/* sparse: see above */
+		spin_unlock(&bank_ledgers[i].spinlock);
+	}
+	__release(bank_ledgers);
+}
+
+/* Mode mutex: the same order; 0, or -ERESTARTSYS with no mutex held. */
+static int bank_mutex_lock_all(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < bank_naccounts; i++) {
+		if (mutex_lock_interruptible(&bank_ledgers[i].mutex))
+			goto out_unlock_taken;
+	}
+	return 0;
+
+out_unlock_taken:
+	while (i-- > 0)
+		mutex_unlock(&bank_ledgers[i].mutex);
+	return -ERESTARTSYS;
+}
+
+static void bank_mutex_unlock_all(void)
+{
+	unsigned int i = bank_naccounts;
+
+	while (i-- > 0)
+		mutex_unlock(&bank_ledgers[i].mutex);
+}
+
+/*
+ * Every account at one instant: with the spinlock or the mutex, all the
+ * locks, then the reads, then the unlocks. Mode atomic has no lock per
+ * account: the reads come one by one (see bank_transfer_atomic()).
+ */
+int bank_accounts_snapshot(struct bank_accounts *all)
+{
+	switch (bank_mode) {
+	case BANK_LOCK_SPINLOCK:
+		if (bank_spin_enter())
+			return -ERESTARTSYS;
+		bank_spin_lock_all();
+		bank_accounts_read(all);
+		bank_spin_unlock_all();
+		bank_spin_leave();
+		break;
+	case BANK_LOCK_MUTEX:
+		if (bank_mutex_lock_all())
+			return -ERESTARTSYS;
+		bank_accounts_read(all);
+		bank_mutex_unlock_all();
+		break;
+	default:
+		bank_accounts_read(all);
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kbank: a bank balance kept in the kernel, behind the misc device /dev/bank.
+ * This header is the map of the module: its state, the lock that protects
+ * each piece, the order in which locks nest, and which file holds what.
+ *
+ * Processes deposit into and withdraw from one balance through ioctls (see
+ * include/uapi/linux/bank.h). The module parameter "lock" chooses what keeps
+ * two processes from losing each other's updates:
+ *
+ *   none      nothing: read, wait delay_us, write back. A real race, kept on
+ *             purpose: it is the bug the other modes fix.
+ *   spinlock  spinlock_t: a waiter spins on its CPU until the lock is free.
+ *   mutex     struct mutex: a waiter sleeps and lets its CPU do other work.
+ *   atomic    atomic64_t: no lock on the balance, a compare-and-swap that
+ *             retries when another CPU changed the balance in between.
+ *
+ * There are several accounts (parameter "accounts"); account 0 is the
+ * balance that deposit, withdraw and the statistics act on, and transfers
+ * move money between any two, taking both accounts' locks.
+ *
+ * The files, one lesson each (the lab's tasks in brackets):
+ *   update.c    the four update modes on account 0, side by side [1, 2, 3]
+ *   wait.c      a withdrawal short of funds waits for a deposit [4]
+ *   mode.c      which mode is in force, and when it may change [5]
+ *   accounts.c  the accounts, transfers and their lock order [6]
+ *   stats.c     the statistics; reset and snapshot under the mode's lock
+ * and the plumbing, which no task needs:
+ *   main.c      the misc device, its ioctls, read(), parameters, init/exit
+ *   sysfs.c     /sys/class/misc/bank/: the balance and the counters
+ *   trace.c     the trace events' definitions (bank_trace.h declares them)
+ *   bank_logic.h  the arithmetic, with no lock and no state (KUnit-tested)
+ *
+ * Locking, in the order locks nest:
+ *   kernel_param_lock (taken by the kernel around a parameter write)
+ *     bank_open_lock     open/release against a change of lock mode
+ *       bank_spin_slots  (mode spinlock: at most two tasks at the spinlocks)
+ *         bank_atomic_rwsem (mode atomic), or
+ *         account i's mutex or spinlock, then account j's, i < j (lock_order
+ *         "naive" breaks this rule on purpose: the deadlock lesson)
+ * bank_wq's own lock (wake_up, wait_event) is never taken under a bank lock,
+ * and no user memory is touched under one: copies are made before the
+ * locks and after them. bank_spin_slots is a semaphore, which lockdep does
+ * not track: its place before the spinlocks is kept by hand, in the four
+ * callers of bank_spin_enter(). A task waiting there is not counted in
+ * "contended" and traces no bank_lock_wait: those are the spinlock's own.
+ *
+ * Every wait is bounded or ends on a signal: a spinlock holder busy-waits
+ * at most BANK_SPIN_DELAY_MAX_US, and only on account 0, and at most one
+ * task spins at a time; the mutex and the wait for funds give up on any
+ * signal, the rwsem and the spinlock queue on a fatal one (kill -9), with
+ * nothing changed; an update's compare-and-swap retries at most
+ * BANK_CAS_TRIES times before it excludes the others, and so does a
+ * transfer's once its money is in flight.
+ */
+#ifndef _BANK_H
+#define _BANK_H
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/lockdep.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/semaphore.h>
+#include <linux/seq_file.h>
+#include <linux/spinlock.h>
+#include <linux/sysfs.h>
+#include <linux/types.h>
+
+#include "bank_logic.h"
+
+/*
+ * The balance is read without a lock (bank_peek()), which a 32-bit CPU
+ * cannot do in one access for an s64, and initial_balance is a long.
+ */
+#if BITS_PER_LONG != 64
+#error "kbank needs a 64-bit kernel"
+#endif
+
+/*
+ * The one thing that differs between the kernels kbank builds on: newer
+ * ones (here Debian's 7.x) have kzalloc_obj(), which takes the size from
+ * what the pointer points to, and their checkpatch asks for it. Older
+ * ones (5.10 to 6.12) get it from this line, with the same two arguments.
+ */
+#ifndef kzalloc_obj
+#define kzalloc_obj(obj, gfp)	kzalloc(sizeof(obj), gfp)
+#endif
+
+/* delay_us: a sleeping delay (mutex, atomic, none) may be this long... */
+#define BANK_DELAY_MAX_US	10000
+/*
+ * ...but a spinlock holder busy-waits with preemption off, and a waiter
+ * spins on every other CPU meanwhile: 1 ms, the longest that the kernel's
+ * own docs (timers-howto) still call a busy-wait, bounds what any process
+ * that can open /dev/bank can keep a CPU from scheduling.
+ */
+#define BANK_SPIN_DELAY_MAX_US	1000
+/*
+ * Mode atomic: compare-and-swap tries before an update stops the others
+ * (see bank_update_atomic()). Each try is a few instructions, so a caller
+ * can only lose this many times to a flood of other updates, never forever.
+ */
+#define BANK_CAS_TRIES		16
+
+/*
+ * The most accounts there can be. A statement holds every account's lock
+ * at once, and lockdep tracks at most MAX_LOCK_DEPTH (48) held locks per
+ * task: 40, on every kernel, so that a debug kernel and a production one
+ * accept the same parameters. The ABI's struct has room for more.
+ */
+#define BANK_ACCOUNTS_LIMIT	40
+static_assert(BANK_ACCOUNTS_LIMIT <= BANK_ACCOUNTS_MAX);
+
+/* The order in which a transfer takes its two accounts' locks. */
+enum bank_order {
+	BANK_ORDER_ORDERED,	/* lower account first: no deadlock */
+	BANK_ORDER_NAIVE,	/* from, then to: ABBA deadlock possible */
+};
+
+/**
+ * struct bank_ledger - the kernel's side of one account: its balance and
+ * the locks that guard it (the ABI's struct bank_account is a reply about
+ * one account, from BANK_IOC_GET_ACCOUNT)
+ * @spinlock: protects @balance in mode spinlock
+ * @mutex:    protects @balance in mode mutex
+ * @balance:  the balance in modes none, spinlock and mutex. Protected by
+ *            @spinlock or @mutex, whichever the mode names, and in mode
+ *            none by nothing. Written with WRITE_ONCE() under the lock
+ *            because bank_peek() reads it without the lock.
+ * @abalance: the balance in mode atomic: an atomic64_t needs no lock
+ * @name:     the name lockdep prints for @mutex, "bank_account1"
+ * @spin_name: and for @spinlock, "bank_account1_spin"
+ *
+ * Lockdep reasons about lock classes, not lock instances. If every account's
+ * mutex had the same class, a transfer holding two of them would look like
+ * one lock taken twice, and the order between account 1 and account 2, the
+ * ABBA deadlock this module teaches, would be invisible. So
+ * bank_accounts_init() gives each account's locks classes of their own.
+ */
+struct bank_ledger {
+	spinlock_t spinlock;	/* protects balance in mode spinlock */
+	struct mutex mutex;	/* protects balance in mode mutex */
+	s64 balance;
+
+	/* No lock: one word, changed by compare-and-swap. */
+	atomic64_t abalance;
+
+	/* Set once, at load. */
+	char name[24];
+	char spin_name[24];
+};
+
+/**
+ * struct bank_counters - what happened to account 0 since the last reset
+ * @expected:    the balance that the successful operations add up to
+ * @deposits:    money deposited
+ * @withdrawals: money withdrawn
+ * @contended:   updates that found the lock taken (mode atomic: that lost
+ *               a compare-and-swap)
+ * @waits:       withdrawals that slept for funds
+ *
+ * Atomics, so that they stay exact in every mode, mode none included:
+ * "expected" differs from the real balance exactly when updates were lost.
+ */
+struct bank_counters {
+	atomic64_t expected;
+	atomic64_t deposits;
+	atomic64_t withdrawals;
+	atomic64_t contended;
+	atomic64_t waits;
+};
+
+/**
+ * struct bank_req - one request, as a batch of signed amounts
+ * @change:   the entries and their summary (bank_logic.h)
+ * @delay_us: time to spend between reading and writing the balance
+ *
+ * A deposit of n is the batch { n }, a withdrawal of n the batch { -n }:
+ * every update goes through the same critical section.
+ */
+struct bank_req {
+	struct bank_change change;
+	unsigned int delay_us;
+};
+
+/*
+ * The shared state, under the lock that protects it.
+ *
+ * bank_open_lock (mode.c) protects:
+ *   bank_open_count      open descriptors of /dev/bank
+ *   the writes of bank_mode and bank_order, made only while
+ *                        bank_open_count is 0. Every ioctl runs between an
+ *                        open() and a release(), so it reads values that
+ *                        cannot change under it, with no lock. From sysfs
+ *                        (no descriptor open) they are read with
+ *                        READ_ONCE(), bank_mode by bank_peek() with
+ *                        smp_load_acquire().
+ */
+extern struct mutex bank_open_lock;
+extern int bank_mode;			/* mode.c: BANK_LOCK_*, the mode in force */
+extern int bank_order;			/* mode.c: enum bank_order in force */
+
+/*
+ * Each account's spinlock or mutex (whichever bank_mode names) protects
+ * that account's balance; see struct bank_ledger. Mode atomic has no lock
+ * per account. The first bank_naccounts are in use; account 0 is "the
+ * balance" of the deposit, withdraw, set and stats ioctls.
+ */
+extern struct bank_ledger bank_ledgers[BANK_ACCOUNTS_LIMIT];	/* accounts.c */
+extern unsigned int bank_naccounts;	/* main.c: "accounts", set at load only */
+
+/*
+ * bank_atomic_rwsem (update.c), mode atomic: one word needs no lock, but two
+ * words that must change together do. An update changes an abalance and
+ * then its accounting in bank_counts; a reset or a snapshot must not fall
+ * in between, or "expected" would disagree with the balance although
+ * nothing was lost. So updates and transfers hold it shared (they never
+ * wait for each other: the compare-and-swap keeps them apart) and a reset
+ * or a snapshot holds it exclusively. An update that keeps losing its
+ * compare-and-swap also takes it exclusively, once, to be sure to finish.
+ */
+extern struct rw_semaphore bank_atomic_rwsem;
+
+/*
+ * bank_counts (stats.c): atomics, each exact on its own; reset under
+ * account 0's lock of the mode in force (in mode atomic, bank_atomic_rwsem
+ * held exclusively), and read under it by a snapshot.
+ */
+extern struct bank_counters bank_counts;
+
+/*
+ * bank_spin_slots (update.c), mode spinlock: who may be at a bank spinlock.
+ * Not a lock on data: it bounds how long a spinner spins (see update.c).
+ *
+ * bank_wq (wait.c, static): the withdrawers waiting for funds, with its
+ * own lock, taken by wait_event and wake_up only.
+ *
+ * No lock, read with READ_ONCE() at runtime (main.c): the parameters
+ * delay_us and initial_balance.
+ */
+extern unsigned int delay_us;
+
+/* update.c: the four update modes on account 0 */
+unsigned int bank_delay_in_force(void);
+int bank_req_init(struct bank_req *req, const s64 *amounts, u32 count);
+void bank_delay(unsigned int us, bool may_sleep);
+int bank_spin_enter(void);
+void bank_spin_leave(void);
+void bank_spin_slots_init(void);
+int bank_update(const struct bank_req *req, s64 *balance);
+
+/* wait.c: the wait for funds */
+int bank_update_or_wait(const struct bank_req *req, s64 need, bool nonblock,
+			s64 *balance);
+void bank_funds_deposited(void);
+void bank_funds_reset(void);
+void bank_funds_moved(void);
+
+/* mode.c: the mode in force, and when it may change */
+s64 bank_peek(struct bank_ledger *a);
+int bank_open(struct inode *inode, struct file *file);
+int bank_release(struct inode *inode, struct file *file);
+void bank_note_delay_cap(int mode, unsigned int us);
+
+/* accounts.c: the accounts, transfers and their lock order */
+void bank_accounts_init(void);
+int bank_transfer(struct bank_transfer *t);
+int bank_accounts_snapshot(struct bank_accounts *all);
+
+/* stats.c: the statistics, reset and snapshot */
+void bank_count_success(const struct bank_req *req, s64 delta);
+int bank_reset(s64 balance);
+int bank_snapshot(struct bank_stats *st);
+
+/* main.c: /dev/bank */
+int bank_show(struct seq_file *m, void *v);
+
+/* sysfs.c: /sys/class/misc/bank/ */
+extern const struct attribute_group *bank_groups[];
+
+#endif /* _BANK_H */

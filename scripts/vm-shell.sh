@@ -1,7 +1,0 @@
-#!/bin/sh
-# make vm-shell: the VM of make check with bank.ko loaded and a shell on its
-# console, for trying things by hand. `poweroff` leaves.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-"$here/setup.sh" demo || exit 1
-exec "$here/vm.sh" -s
