@@ -142,7 +142,7 @@ enum bank_order {
  * mutex had the same class, a transfer holding two of them would look like
  * one lock taken twice, and the order between account 1 and account 2, the
  * ABBA deadlock this module teaches, would be invisible. So
- * bank_accounts_init() gives each account's locks classes of their own.
+ * bank_ledgers_init() gives each account's locks classes of their own.
  */
 struct bank_ledger {
 	spinlock_t spinlock;	/* protects balance in mode spinlock */
@@ -276,7 +276,7 @@ int bank_release(struct inode *inode, struct file *file);
 void bank_note_delay_cap(int mode, unsigned int us);
 
 /* accounts.c: the accounts, transfers and their lock order */
-void bank_accounts_init(void);
+void bank_ledgers_init(void);
 int bank_transfer(struct bank_transfer *t);
 int bank_accounts_snapshot(struct bank_accounts *all);
 

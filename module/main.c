@@ -296,7 +296,7 @@ static int __init bank_init(void)
 		pr_err("initial_balance=%ld: must be >= 0\n", initial_balance);
 		return -EINVAL;
 	}
-	bank_accounts_init();
+	bank_ledgers_init();
 
 	mutex_lock(&bank_open_lock);
 	for (i = 1; i < bank_naccounts; i++) {
