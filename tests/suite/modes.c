@@ -413,9 +413,9 @@ TEST_TIMEOUT(mutex_waiters_interruptible, 120)
 struct timed_op {
 	unsigned long cmd;
 	int64_t amount;
-	long start_ms;
 	int flags;
 	int err;
+	atomic_int tid;		/* set just before the call */
 };
 
 static void *timed_op_thread(void *arg)
@@ -423,32 +423,66 @@ static void *timed_op_thread(void *arg)
 	struct timed_op *t = arg;
 	int fd = dev_open(O_RDWR | t->flags);
 
-	sleep_ms(t->start_ms);
+	atomic_store(&t->tid, (int)syscall(SYS_gettid));
 	t->err = op(fd, t->cmd, t->amount, NULL);
 	close(fd);
 	return NULL;
 }
 
 /*
- * Mode atomic, delay_us=10000, balance 0. A deposit of 10 reads 0 at t=0
- * and lands at t=10 ms; a non-blocking withdrawal of 5 reads 0 at t=5 ms
- * and decides at t=15 ms, when the balance is 10. It must succeed: an
- * overdraft is refused on the value that is there when it is decided,
- * not on the one read before the delay.
+ * Wait, at most 5 s, until thread @tid sleeps uninterruptibly (state D):
+ * in the kernel's delay_us, once it has read the balance. Returns 0 then.
+ */
+static int wait_in_delay(const struct timed_op *t)
+{
+	char path[64], buf[256], *p;
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		int tid = atomic_load(&t->tid);
+		FILE *f;
+
+		if (tid) {
+			snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+			f = fopen(path, "r");
+			p = f && fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			if (f)
+				fclose(f);
+			if (p && p[1] == ' ' && p[2] == 'D')
+				return 0;
+		}
+		sleep_ms(1);
+	}
+	return -1;
+}
+
+/*
+ * Mode atomic, delay_us=10000, balance 0. A deposit of 10 reads 0 and
+ * sleeps its delay; once it does (its thread in state D), and 8 ms later,
+ * a non-blocking withdrawal of 5 starts: it reads 0, or 10 if the deposit
+ * has landed, and decides a delay later, when the balance is 10. It must
+ * succeed: an overdraft is refused on the value that is there when it is
+ * decided, not on the one read before the delay. The order comes from
+ * what the deposit's thread is doing, not from the threads' start times,
+ * which a loaded machine delays by more than a delay.
  */
 TEST(atomic_refuses_on_the_value_really_there)
 {
-	struct timed_op dep = { BANK_IOC_DEPOSIT, 10, 0, 0, -1 };
-	struct timed_op wd = { BANK_IOC_WITHDRAW, 5, 5, O_NONBLOCK, -1 };
+	struct timed_op dep = { BANK_IOC_DEPOSIT, 10, 0, -1, 0 };
+	struct timed_op wd = { BANK_IOC_WITHDRAW, 5, O_NONBLOCK, -1, 0 };
 	struct bank_stats st;
 	pthread_t t1, t2;
+	int in_delay;
 
 	setup("atomic", 0);
 	ASSERT_EQ(bank_param_write("delay_us", "10000"), 0);
 	ASSERT_EQ(pthread_create(&t1, NULL, timed_op_thread, &dep), 0);
+	in_delay = wait_in_delay(&dep);
+	sleep_ms(8);
 	ASSERT_EQ(pthread_create(&t2, NULL, timed_op_thread, &wd), 0);
 	pthread_join(t1, NULL);
 	pthread_join(t2, NULL);
+	EXPECT_EQ(in_delay, 0);
 	ASSERT_EQ(bank_param_write("delay_us", "0"), 0);
 	st = get_stats();
 	TH_LOG("deposit: %s, withdrawal: %s, balance %lld",
