@@ -189,13 +189,21 @@ lab_verdicts_boot() {
 			# task, unless a sleep in atomic context led to it.
 			while ((getline c <console) > 0) {
 				if (c ~ /BUG: KCSAN/) continue
-				if (c ~ /scheduling while atomic|sleeping function called/)
+				# An unlock too many comes first, then the
+				# scheduler'"'"'s complaints it leads to.
+				if (c ~ /bad unlock balance detected|spinlock already unlocked|scheduling while atomic: .*\/0x00000000/)
+					unlocked = 1
+				else if (unlocked == 1 && match(c, /\([^()]*\)/) && c ~ /is trying to release lock/) {
+					l = substr(c, RSTART + 1, RLENGTH - 2); unlocked = 2
+				} else if (c ~ /scheduling while atomic|sleeping function called/)
 					slept = 1
 				else if (c ~ /soft lockup|Oops|BUG:|general protection/) {
 					last = c; sub(/^\[[ 0-9.]*\] /, "", last)
 				}
 			}
-			if (slept)
+			if (unlocked)
+				h = "a lock was released while not held" (l != "" ? " (" l ")" : "") ", then the VM died: " twice
+			else if (slept)
 				h = "sleeping function called from invalid context, then the VM died: a spinlock holder may not sleep (fsleep, copy_from_user)"
 			else if (last != "")
 				h = h ": " last
