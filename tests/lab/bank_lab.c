@@ -1340,26 +1340,29 @@ static void task_mode(void)
 
 	/*
 	 * open() against lock changes: no deposit may be lost, and the mode
-	 * never changes while the opener's descriptor is open (it reads
-	 * lock= before and after its deposit). One switcher: the kernel
-	 * serializes writes to a module's parameters (kernel_param_lock).
+	 * never changes while the opener's descriptor is open (it asks for
+	 * the mode, BANK_IOC_GET_STATS, before and after its deposit). One
+	 * switcher: the kernel serializes writes to a module's parameters
+	 * (kernel_param_lock), so a second would only wait for the first.
 	 */
 	if (!setup("mutex", "20", start) || pipe(pipefd))
 		return;
 	opener = lab_fork();
 	if (opener == 0) {
 		long res[2] = { 0, 0 }, k;
-		char before[32], after[32];
+		struct bank_stats before, after;
 
 		alarm(30);
 		for (k = 0; k < 1500; k++) {
 			fd = open(BANK_DEVICE, O_RDWR);
-			if (bank_param_read("lock", before, sizeof(before)) < 0)
-				before[0] = '\0';
-			res[0] += fd >= 0 && op(fd, BANK_IOC_DEPOSIT, 1) == 0;
-			if (bank_param_read("lock", after, sizeof(after)) < 0)
-				after[0] = '\0';
-			res[1] += fd >= 0 && strcmp(before, after) != 0;
+			if (fd < 0)
+				continue;
+			if (ioctl(fd, BANK_IOC_GET_STATS, &before) < 0)
+				before.lock = -1;
+			res[0] += op(fd, BANK_IOC_DEPOSIT, 1) == 0;
+			if (ioctl(fd, BANK_IOC_GET_STATS, &after) < 0)
+				after.lock = -1;
+			res[1] += before.lock != after.lock;
 			close(fd);
 		}
 		if (write(pipefd[1], res, sizeof(res)) != sizeof(res))
