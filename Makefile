@@ -18,7 +18,9 @@
 #   make demo-kcsan   KCSAN's report of lock mode none's race
 #   make demo-deadlock two transfers deadlock; lockdep proves it; the fix
 #                     (builds the debug kernel once, ~10 min; STOCK=1: part 1 only)
-#   make check-matrix the suite on every Debian kernel from 5.10 to 7.3-rc
+#   make check-matrix the suite on every Debian kernel from 5.10 to 7.3-rc,
+#                     and on bookworm's arm64 kernel (KERNELS=arm64: that row
+#                     alone; scripts/kernels/extra-kernel.sh --list names them)
 #   make check-distro the README's own-VM steps in full Debian systems
 #   make fuzz         the ABI fuzzer in a VM: SEED=n SECONDS=s per lock mode
 #                     (LOCKS=mutex,spinlock,atomic,none WORKERS=4 OPS=n KERNEL=)
@@ -147,8 +149,9 @@ demo-kcsan:
 demo-deadlock:
 	@STOCK=$(STOCK) scripts/targets/demo-deadlock.sh
 
+KERNELS ?=
 check-matrix:
-	@scripts/targets/check-matrix.sh
+	@scripts/targets/check-matrix.sh $(KERNELS)
 
 check-distro:
 	@scripts/targets/check-distro.sh

@@ -27,7 +27,7 @@ static struct lock_class_key bank_lock_keys[BANK_ACCOUNTS_LIMIT][2];
  * At load, before anything can take a lock: each account's locks, with a
  * lockdep class of their own (see struct bank_ledger).
  */
-void bank_accounts_init(void)
+void bank_ledgers_init(void)
 {
 	unsigned int i;
 

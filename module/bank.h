@@ -32,18 +32,21 @@
  *   bank_logic.h  the arithmetic, with no lock and no state (KUnit-tested)
  *
  * Locking, in the order locks nest:
- *   kernel_param_lock (taken by the kernel around a parameter write)
+ *   kernel_param_lock (taken by the kernel around a parameter write), or
+ *   misc_mtx (taken by misc_open() around bank_open(), on 6.1 at least)
  *     bank_open_lock     open/release against a change of lock mode
  *       bank_spin_slots  (mode spinlock: at most two tasks at the spinlocks)
  *         bank_atomic_rwsem (mode atomic), or
  *         account i's mutex or spinlock, then account j's, i < j (lock_order
  *         "naive" breaks this rule on purpose: the deadlock lesson)
- * bank_wq's own lock (wake_up, wait_event) is never taken under a bank lock,
- * and no user memory is touched under one: copies are made before the
- * locks and after them. bank_spin_slots is a semaphore, which lockdep does
- * not track: its place before the spinlocks is kept by hand, in the four
- * callers of bank_spin_enter(). A task waiting there is not counted in
- * "contended" and traces no bank_lock_wait: those are the spinlock's own.
+ * bank_wq's own lock (wake_up, wait_event) is never taken under an account's
+ * lock or bank_atomic_rwsem (only bank_init()'s reset wakes it, empty,
+ * under bank_open_lock), and no user memory is touched under a bank lock:
+ * copies are made before the locks and after them. bank_spin_slots is a
+ * semaphore, which lockdep does not track: its place before the spinlocks
+ * is kept by hand, in the four callers of bank_spin_enter(). A task
+ * waiting there is not counted in "contended" and traces no
+ * bank_lock_wait: those are the spinlock's own.
  *
  * Every wait is bounded or ends on a signal: a spinlock holder busy-waits
  * at most BANK_SPIN_DELAY_MAX_US, and only on account 0, and at most one
@@ -139,14 +142,18 @@ enum bank_order {
  * mutex had the same class, a transfer holding two of them would look like
  * one lock taken twice, and the order between account 1 and account 2, the
  * ABBA deadlock this module teaches, would be invisible. So
- * bank_accounts_init() gives each account's locks classes of their own.
+ * bank_ledgers_init() gives each account's locks classes of their own.
  */
 struct bank_ledger {
 	spinlock_t spinlock;	/* protects balance in mode spinlock */
 	struct mutex mutex;	/* protects balance in mode mutex */
 	s64 balance;
 
-	/* No lock: one word, changed by compare-and-swap. */
+	/*
+	 * No lock for a compare-and-swap, made with bank_atomic_rwsem held
+	 * shared; a plain atomic64_set() only with it held exclusively, or
+	 * at load and by a change of mode (bank_open_lock, nothing open).
+	 */
 	atomic64_t abalance;
 
 	/* Set once, at load. */
@@ -228,7 +235,9 @@ extern struct rw_semaphore bank_atomic_rwsem;
 /*
  * bank_counts (stats.c): atomics, each exact on its own; reset under
  * account 0's lock of the mode in force (in mode atomic, bank_atomic_rwsem
- * held exclusively), and read under it by a snapshot.
+ * held exclusively), and read under it by a snapshot (BANK_IOC_GET_STATS).
+ * A statement (BANK_IOC_GET_ACCOUNTS) reads them under every account's
+ * lock (mode atomic: none), sysfs with no lock: each value alone.
  */
 extern struct bank_counters bank_counts;
 
@@ -240,9 +249,9 @@ extern struct bank_counters bank_counts;
  * own lock, taken by wait_event and wake_up only.
  *
  * No lock, read with READ_ONCE() at runtime (main.c): the parameters
- * delay_us and initial_balance.
+ * delay_us (bank_delay_us) and initial_balance.
  */
-extern unsigned int delay_us;
+extern unsigned int bank_delay_us;
 
 /* update.c: the four update modes on account 0 */
 unsigned int bank_delay_in_force(void);
@@ -267,7 +276,7 @@ int bank_release(struct inode *inode, struct file *file);
 void bank_note_delay_cap(int mode, unsigned int us);
 
 /* accounts.c: the accounts, transfers and their lock order */
-void bank_accounts_init(void);
+void bank_ledgers_init(void);
 int bank_transfer(struct bank_transfer *t);
 int bank_accounts_snapshot(struct bank_accounts *all);
 

@@ -18,9 +18,13 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-/* Module parameters other than "lock", read with READ_ONCE() at runtime. */
+/*
+ * Module parameters other than "lock", read with READ_ONCE() at runtime.
+ * The variable of "delay_us" is global (update.c, mode.c read it), hence
+ * its bank_ prefix; the parameter keeps its name.
+ */
 static long initial_balance = 200;
-unsigned int delay_us;
+unsigned int bank_delay_us;
 
 /* The module parameter "accounts": how many are in use. Set at load only. */
 unsigned int bank_naccounts = 4;
@@ -263,7 +267,7 @@ static int bank_delay_set(const char *val, const struct kernel_param *kp)
 
 	ret = param_set_uint_minmax(val, kp, 0, BANK_DELAY_MAX_US);
 	if (!ret)
-		bank_note_delay_cap(READ_ONCE(bank_mode), READ_ONCE(delay_us));
+		bank_note_delay_cap(READ_ONCE(bank_mode), READ_ONCE(bank_delay_us));
 	return ret;
 }
 
@@ -277,7 +281,7 @@ MODULE_PARM_DESC(accounts, "Number of accounts, 1 to " __stringify(BANK_ACCOUNTS
 		 "; account 0 is the balance");
 module_param(initial_balance, long, 0444);
 MODULE_PARM_DESC(initial_balance, "Balance at load time, >= 0 (default: 200)");
-module_param_cb(delay_us, &bank_delay_ops, &delay_us, 0644);
+module_param_cb(delay_us, &bank_delay_ops, &bank_delay_us, 0644);
 MODULE_PARM_DESC(delay_us, "Microseconds between reading and writing back the balance, 0 to "
 		 __stringify(BANK_DELAY_MAX_US) ", at most " __stringify(BANK_SPIN_DELAY_MAX_US)
 		 " used by the spinlock (default: 0)");
@@ -292,7 +296,7 @@ static int __init bank_init(void)
 		pr_err("initial_balance=%ld: must be >= 0\n", initial_balance);
 		return -EINVAL;
 	}
-	bank_accounts_init();
+	bank_ledgers_init();
 
 	mutex_lock(&bank_open_lock);
 	for (i = 1; i < bank_naccounts; i++) {
@@ -312,8 +316,8 @@ static int __init bank_init(void)
 		return ret;
 	}
 	pr_info("/dev/bank ready: lock=%s accounts=%u initial_balance=%ld delay_us=%u\n",
-		bank_lock_names[bank_mode], bank_naccounts, initial_balance,
-		delay_us);
+		bank_lock_names[READ_ONCE(bank_mode)], bank_naccounts,
+		initial_balance, READ_ONCE(bank_delay_us));
 	return 0;
 }
 

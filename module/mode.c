@@ -125,7 +125,7 @@ static int bank_mode_set(const char *val, const struct kernel_param *kp)
 	}
 	/* The balances before the mode: pairs with bank_peek()'s acquire. */
 	smp_store_release(&bank_mode, mode);
-	bank_note_delay_cap(mode, READ_ONCE(delay_us));
+	bank_note_delay_cap(mode, READ_ONCE(bank_delay_us));
 out_unlock:
 	mutex_unlock(&bank_open_lock);
 	return ret;

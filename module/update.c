@@ -53,7 +53,7 @@ void bank_spin_leave(void)
 /* delay_us as the mode in force may use it: see BANK_SPIN_DELAY_MAX_US. */
 unsigned int bank_delay_in_force(void)
 {
-	unsigned int us = READ_ONCE(delay_us);
+	unsigned int us = READ_ONCE(bank_delay_us);
 
 	if (bank_mode == BANK_LOCK_SPINLOCK)
 		return min(us, BANK_SPIN_DELAY_MAX_US);

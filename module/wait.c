@@ -52,8 +52,9 @@ void bank_funds_moved(void)
 /*
  * Wait until the balance may cover @need: 0 (then try again), or
  * -ERESTARTSYS on a signal: EINTR, or a restart under SA_RESTART.
+ * noinline: /proc/PID/wchan and stack then name this function.
  */
-static int bank_wait_for_funds(s64 need)
+static noinline int bank_wait_for_funds(s64 need)
 {
 	struct bank_ledger *a = &bank_ledgers[0];
 	int ret;

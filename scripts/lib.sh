@@ -28,28 +28,81 @@ kmake() {
 		sh "$CHROOT" "$top" "$@"
 }
 
-# The accelerator QEMU should use for kernel image $1: kvm when KVM really
-# runs a guest (users' laptops), tcg otherwise (CI). A /dev/kvm that opens is
-# not enough: nested KVM can hang a guest after its first instructions, or
-# make QEMU abort, so the probe boots $1 until it prints its version (a few
-# seconds), and its verdict is kept per host kernel. The probe runs in a
-# subshell whose stderr is discarded: the shell's own "Aborted" for a QEMU
-# killed by SIGABRT would otherwise reach the terminal unexplained; the
-# explanation is printed instead. KBANK_ACCEL=tcg|kvm forces one.
+# binfmt_ready ARCH: programs of Debian architecture ARCH (arm64, armhf) run
+# on this machine through qemu-user-static, as chroots of that architecture
+# need. Nothing when they run already (the machine's own architecture, or a
+# registration systemd-binfmt or an earlier run made); else, as root, mount
+# binfmt_misc and register the interpreter Debian's qemu-user-static
+# describes (flag F: the interpreter is opened now, so it works in chroots).
+binfmt_ready() {
+	case $1 in
+	arm64) br_q=aarch64 ;;
+	armhf | armel) br_q=arm ;;
+	*) br_q=$1 ;;
+	esac
+	[ "$1" != "$(dpkg --print-architecture)" ] || return 0
+	[ -e "/proc/sys/fs/binfmt_misc/qemu-$br_q" ] && return 0
+	br_conf=/usr/lib/binfmt.d/qemu-$br_q.conf
+	[ -f "$br_conf" ] ||
+		die "no $br_conf to run $1 programs: apt-get install qemu-user-static"
+	[ "$(id -u)" = 0 ] || die "registering qemu-$br_q with binfmt_misc needs root"
+	[ -e /proc/sys/fs/binfmt_misc/register ] ||
+		mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+		die "cannot mount binfmt_misc: $1 programs cannot run here"
+	grep -v '^#' "$br_conf" >/proc/sys/fs/binfmt_misc/register 2>/dev/null ||
+		[ -e "/proc/sys/fs/binfmt_misc/qemu-$br_q" ] ||
+		die "registering $br_conf with binfmt_misc failed"
+}
+
+# qemu_arch ARCH: what QEMU needs for a guest of Debian architecture ARCH,
+# in variables: qa_qemu the binary; qa_machine the machine's options;
+# qa_tty the console, as the guest names it; qa_cpu the CPU model under TCG
+# (KVM takes the host's). amd64: QEMU's default PC, its 16550 UARTs. arm64:
+# the virt board, its one PL011 UART, the newest interrupt controller the
+# accelerator has (GICv3 under TCG; under KVM the host's, which a GICv2
+# default would not boot on hosts without one); -cpu max is every feature TCG
+# emulates (LSE atomics among them), with the cheap implementation-defined
+# pointer authentication: the architected one (QARMA), emulated, made the
+# kernel's every function return several times slower.
+qemu_arch() {
+	case $1 in
+	amd64) qa_qemu=qemu-system-x86_64 qa_machine="" qa_tty=ttyS0 qa_cpu="" ;;
+	arm64) qa_qemu=qemu-system-aarch64 qa_machine="-M virt,gic-version=max" qa_tty=ttyAMA0
+		qa_cpu="-cpu max,pauth-impdef=on" ;;
+	*) die "no QEMU guest for the $1 architecture (amd64 or arm64)" ;;
+	esac
+}
+
+# The accelerator QEMU should use for kernel image $1 of architecture $2
+# (default: the machine's): kvm when KVM really runs a guest (users'
+# laptops), tcg otherwise (CI, and always for another architecture). A
+# /dev/kvm that opens is not enough: nested KVM can hang a guest after its
+# first instructions, or make QEMU abort, so the probe boots $1 until it
+# prints its version (a few seconds), and its verdict is kept per host
+# kernel. The probe runs in a subshell whose stderr is discarded: the
+# shell's own "Aborted" for a QEMU killed by SIGABRT would otherwise reach
+# the terminal unexplained; the explanation is printed instead.
+# KBANK_ACCEL=tcg|kvm forces one.
 qemu_accel() {
 	probe="$KBANK_CACHE/accel-$(uname -r)"
+	qa_arch=${2:-$(dpkg --print-architecture)}
 	if [ -n "${KBANK_ACCEL:-}" ]; then
 		echo "$KBANK_ACCEL"
+		return
+	fi
+	if [ "$qa_arch" != "$(dpkg --print-architecture)" ]; then
+		echo tcg
 		return
 	fi
 	if [ ! -f "$probe" ]; then
 		mkdir -p "$KBANK_CACHE"
 		verdict=tcg
+		qemu_arch "$qa_arch"
 		if [ -w /dev/kvm ]; then
-			if (timeout 15 qemu-system-x86_64 -accel kvm \
+			if (timeout 15 $qa_qemu $qa_machine -accel kvm \
 				-cpu host -m 256 -nodefaults -display none -no-reboot \
 				-nic none -serial stdio -kernel "$1" \
-				-append "console=ttyS0 panic=-1" </dev/null 2>/dev/null |
+				-append "console=$qa_tty panic=-1" </dev/null 2>/dev/null |
 				grep -q -m 1 'Linux version') 2>/dev/null; then
 				verdict=kvm
 			else
@@ -61,6 +114,26 @@ qemu_accel() {
 	fi
 	cat "$probe"
 }
+
+# compat_make MAKE ARCH OUT [MAKE ARGS...]: the programs built as 32-bit
+# processes of ARCH's compat ABI, into OUT, by the command MAKE (make in the
+# repository, or lib.sh's kmake in a chroot): with -m32 on amd64
+# (gcc-multilib), for armhf on arm64 (gcc-arm-linux-gnueabihf, linked
+# statically: an arm64 machine seldom has armhf's libc). Fails where that
+# compiler is missing, or for another ARCH.
+compat_make() {
+	cm_make=$1 cm_arch=$2 cm_out=$3
+	shift 3
+	case $cm_arch in
+	amd64) $cm_make -s progs OUT="$cm_out" CFLAGS="-O2 -m32" "$@" ;;
+	arm64) $cm_make -s progs OUT="$cm_out" CC=arm-linux-gnueabihf-gcc \
+			CFLAGS=-O2 STATIC=1 "$@" ;;
+	*) return 1 ;;
+	esac
+}
+
+# make in the repository ($top), for compat_make.
+top_make() { make -C "$top" "$@"; }
 
 # How make demo and make check run: "native" on a machine whose kernel can
 # load modules (/proc/modules exists: a student's VM, a laptop), in the
@@ -243,7 +316,7 @@ vm_diagnose() {
 	vd_regs=$(python3 "$top/scripts/vm/qmp.py" "$vd_dir/qmp.sock" \
 		"info registers -a" 2>&1 |
 		awk '/^CPU#/ { cpu = $1 }
-			/^RIP=/ { for (i = 1; i <= NF; i++) if ($i ~ /^(RIP|CPL|HLT)=/) cpu = cpu " " $i; print cpu }')
+			/^(RIP|PC)=/ { for (i = 1; i <= NF; i++) if ($i ~ /^(RIP|PC|CPL|HLT)=/) cpu = cpu " " $i; print cpu }')
 	python3 "$top/scripts/vm/qmp.py" "$vd_dir/qmp.sock" nmi >/dev/null 2>&1 || :
 	for _ in $(seq 30); do
 		[ -n "$vd_pid" ] && kill -0 "$vd_pid" 2>/dev/null || break

@@ -10,8 +10,8 @@
 #
 #   extra-kernel.sh NAME      NAME: one of `extra-kernel.sh --list`
 #
-# Prints, like kernel.sh, KVER, VMLINUZ, KDIR, MODDIR and CHROOT assignments
-# (KDIR is a path inside CHROOT: lib.sh's kmake builds there). The versions
+# Prints, like kernel.sh, KVER, VMLINUZ, KDIR, MODDIR, CHROOT and GUEST_ARCH
+# assignments (KDIR is a path inside CHROOT: lib.sh's kmake builds there). The versions
 # are whatever the release serves today. A release or flavour the archive no
 # longer serves exits 77 with "SKIP: reason" on stdout: skipped, not failed.
 #
@@ -22,15 +22,22 @@ set -eu
 scripts=$(cd "$(dirname "$0")/.." && pwd)
 . "$scripts/lib.sh"
 
-# name      suite         flavour  (the kernel is the release's newest)
-kernels="bullseye     bullseye      amd64
-bookworm     bookworm      amd64
-bookworm-rt  bookworm      rt-amd64
-trixie       trixie        amd64
-trixie-rt    trixie        rt-amd64
-sid          sid           amd64
-sid-rt       sid           rt-amd64
-experimental experimental  amd64"
+# A kernel of another architecture than the machine's (arm64 on amd64) gets
+# a chroot of its own architecture, run through qemu-user (binfmt_misc): the
+# module and the static programs are built in it, its busybox goes into the
+# initramfs, and vm.sh shares it with the guest over 9p instead of the
+# machine's root (python3, trace-cmd and perf of the guest's architecture).
+#
+# name      suite         flavour   arch  (the kernel is the release's newest)
+kernels="bullseye     bullseye      amd64     amd64
+bookworm     bookworm      amd64     amd64
+bookworm-rt  bookworm      rt-amd64  amd64
+trixie       trixie        amd64     amd64
+trixie-rt    trixie        rt-amd64  amd64
+sid          sid           amd64     amd64
+sid-rt       sid           rt-amd64  amd64
+experimental experimental  amd64     amd64
+arm64        bookworm      arm64     arm64"
 
 if [ "${1:-}" = --list ]; then
 	echo "$kernels" | awk '{ print $1 }'
@@ -42,9 +49,20 @@ case $name in
 6.12) name=trixie ;;
 6.1-rt) name=bookworm-rt ;;
 esac
-set -- $(echo "$kernels" | awk -v n="$name" '$1 == n { print $2, $3 }')
-[ $# = 2 ] || die "unknown extra kernel '$name' (one of: $(echo $("$0" --list)))"
-suite=$1 flavour=$2
+set -- $(echo "$kernels" | awk -v n="$name" '$1 == n { print $2, $3, $4 }')
+[ $# = 3 ] || die "unknown extra kernel '$name' (one of: $(echo $("$0" --list)))"
+suite=$1 flavour=$2 arch=$3
+# Another architecture's chroot: its programs run through qemu-user.
+include="gcc,make,libc6-dev,kmod,sparse,dwarves,bc,linux-headers-$flavour"
+archopt=""
+if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+	include="$include,busybox-static,python3,trace-cmd,linux-perf"
+	# arm64's compat path from an armhf process: Debian's cross compiler,
+	# here, since on amd64 gcc-multilib and the cross compilers conflict.
+	[ "$arch" != arm64 ] ||
+		include="$include,gcc-arm-linux-gnueabihf,libc6-dev-armhf-cross"
+	archopt="--arch=$arch"
+fi
 
 dir="$KBANK_CACHE/chroots/$name"
 if [ -f "$dir/env" ]; then
@@ -54,6 +72,7 @@ fi
 [ "$(id -u)" = 0 ] || die "the $name kernel's chroot needs root (mmdebstrap, chroot)"
 command -v mmdebstrap >/dev/null ||
 	die "mmdebstrap missing: apt-get install mmdebstrap"
+[ -z "$archopt" ] || binfmt_ready "$arch"
 mkdir -p "$KBANK_CACHE/chroots"
 
 # One fetch per kernel at a time; a second caller waits, then finds it done.
@@ -90,9 +109,9 @@ Pin-Priority: 990'
 set +e
 # A private mount namespace: whatever mmdebstrap mounts dies with it.
 unshare -m --propagation private timeout --foreground 1800 mmdebstrap --variant=apt --mode=root \
-	--aptopt="$aptconf" \
+	$archopt --aptopt="$aptconf" \
 	--setup-hook="printf '%s\n' '$pin' >\"\$1/etc/apt/preferences.d/kbank-kernel\"" \
-	--include="gcc,make,libc6-dev,kmod,sparse,dwarves,bc,linux-headers-$flavour" \
+	--include="$include" \
 	--skip=cleanup/apt/lists \
 	"$suite" "$tmp" "$sources" >"$log" 2>&1
 rc=$?
@@ -169,6 +188,7 @@ final_moddir=$dir${moddir#"$tmp"}
 	echo "MODDIR=$final_moddir"
 	echo "CHROOT=$dir"
 	echo "RELEASE=$suite"
+	echo "GUEST_ARCH=$arch"
 	echo "VERSION=$(chroot "$tmp" dpkg-query -W -f='${Version}' "linux-headers-$flavour")"
 	# The compiler the kernel was built with, which kbuild uses for ours.
 	sed -n 's/^CONFIG_CC_VERSION_TEXT=/COMPILER=/p' "$tmp/usr/src/linux-headers-$kver/.config"

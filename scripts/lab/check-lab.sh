@@ -47,7 +47,7 @@ tap() {
 		! grep -q "a student's work" "$work/unsolved/wait.c"
 	tap $? "exercise.sh replaces it with FORCE=1"
 	! grep -q 'exercise [0-9]' "$work/solved"/*.[ch] "$work/unsolved"/*.[ch] &&
-		(for t in 1 2 3 4 5 6; do
+		(for t in $(lab_tasks); do
 			[ "$(grep -l "TODO $t[: ]" "$work/unsolved"/*.[ch] | wc -l)" = 1 ] || exit 1
 		done)
 	tap $? "the copies carry no markers; the unsolved one a TODO per cut, each task's in one file"
@@ -83,12 +83,12 @@ tap() {
 		msg "$k kernel: $(ls "$work/$k.out".b* | grep -c '\.b[0-9]*$') boot(s)"
 	done
 
-	for t in 1 2 3 4 5 6; do
+	for t in $(lab_tasks); do
 		scorecard "$work/verdicts" solved "$t" "${KBANK_LAB_KERNELS:-stock debug}" >"$work/card" 2>&1
 		tap $? "the solved copy passes task $t on both kernels"
 		[ $? = 0 ] || sed 's/^/#   /' "$work/card"
 	done
-	for t in 1 2 3 4 5 6; do
+	for t in $(lab_tasks); do
 		scorecard "$work/verdicts" unsolved "$t" "${KBANK_LAB_KERNELS:-stock debug}" >"$work/card" 2>&1
 		rc=$?
 		[ $rc != 0 ] && ! grep -q 'not run' "$work/card"

@@ -27,7 +27,7 @@ top=$(cd "$scripts/.." && pwd)
 . "$scripts/lib.sh"
 . "$scripts/lab/lib.sh"
 
-solved="" tasks="1 2 3 4 5 6"
+solved="" tasks=$(lab_tasks)
 while getopts st: opt; do
 	case $opt in
 	s) solved=1 ;;
@@ -53,8 +53,14 @@ done
 # on a marker out of place, so that an edit elsewhere never yields a
 # silently wrong copy, and on a task whose regions are not in one file.
 cut() {
-	awk -v tasks=" $tasks " -v unsolved="$top/lab/unsolved" -v dir="$dir" '
+	awk -v tasks=" $tasks " -v unsolved="$top/lab/unsolved" -v dir="$dir" \
+		-v all="$(lab_tasks)" -v homes="$(for t in $(lab_tasks); do printf '%s=module/%s ' "$t" "$(lab_task_file "$t")"; done)" '
 	function fail(m) { printf "exercise.sh: %s:%s: %s\n", where, FNR, m >"/dev/stderr"; bad = 1; exit 1 }
+	BEGIN {
+		n = split(homes, h, " ")
+		for (i = 1; i <= n; i++) { split(h[i], kv, "="); home[kv[1]] = kv[2] }
+		ntasks = split(all, alltasks, " ")
+	}
 	FNR == 1 {
 		if (task) { FNR = "end"; fail("exercise " task " never ends") }
 		if (out != "") close(out)
@@ -68,8 +74,10 @@ cut() {
 		task = $0; sub(/^[ \t]*\/\* exercise /, "", task); sub(/[: ].*$/, "", task)
 		text = $0; sub(/^[^:]*(: )?/, "", text); sub(/ ?\*\/$/, "", text)
 		if (text ~ /^\/\* exercise/) text = ""
-		if (task in file && file[task] != where)
-			fail("exercise " task " also has a region in " file[task] ": a task lives in one file")
+		if (!(task in home))
+			fail("exercise " task ": not a task of lab/tasks")
+		if (where != home[task])
+			fail("exercise " task " belongs in " home[task] " (lab/tasks): a task lives in one file")
 		file[task] = where
 		region[task]++
 		cutting = index(tasks, " " task " ") > 0
@@ -92,8 +100,8 @@ cut() {
 	END {
 		if (bad) exit 1
 		if (task) { FNR = "end"; fail("exercise " task " never ends") }
-		for (t = 1; t <= 6; t++)
-			if (!(t in file)) { where = "module"; FNR = "end"; fail("no region of exercise " t) }
+		for (i = 1; i <= ntasks; i++)
+			if (!(alltasks[i] in file)) { where = "module"; FNR = "end"; fail("no region of exercise " alltasks[i]) }
 	}' $(for f in $files; do echo "$top/module/$f"; done)
 }
 

@@ -12,7 +12,7 @@ top=$(cd "$scripts/.." && pwd)
 . "$scripts/lib.sh"
 . "$scripts/lab/lib.sh"
 
-tasks="1 2 3 4 5 6" kernels="stock debug"
+tasks=$(lab_tasks) kernels="stock debug"
 while getopts t:k: opt; do
 	case $opt in
 	t) tasks=$OPTARG ;;
@@ -29,7 +29,7 @@ for f in $(lab_sources) Kbuild; do
 		die "$src: no $f: make exercise writes it (FORCE=1 make exercise replaces a copy that lacks files)"
 done
 for t in $tasks; do
-	case $t in [1-6]) ;; *) die "TASK=$t: tasks are 1 to 6" ;; esac
+	[ -n "$(lab_task_name "$t")" ] || die "TASK=$t: the tasks are $(lab_tasks)"
 done
 
 "$scripts/targets/setup.sh" lab >/dev/null || exit 1

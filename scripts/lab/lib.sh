@@ -227,20 +227,23 @@ lab_sources() {
 # line, each named once.
 lab_task_files() {
 	for ltf_t in $1; do
-		grep -l "/\* exercise $ltf_t[: ]" "$top"/module/*.[ch] | sed 's|.*/||'
+		lab_task_file "$ltf_t"
 	done | awk '!seen[$0]++' | paste -sd ' ' -
 }
 
-# The tasks' names, for the scorecard.
+# The tasks, from lab/tasks: their numbers on one line; the file that
+# holds task N; its name on the scorecard.
+lab_tasks() {
+	awk -F '\t' '/^[0-9]/ { printf "%s%s", sep, $1; sep = " " } END { print "" }' \
+		"$top/lab/tasks"
+}
+
+lab_task_file() {
+	awk -F '\t' -v t="$1" '$1 == t { print $2 }' "$top/lab/tasks"
+}
+
 lab_task_name() {
-	case $1 in
-	1) echo "spinlock: an exclusive read-modify-write" ;;
-	2) echo "mutex: the same, the holder may sleep" ;;
-	3) echo "atomic: compare-and-swap, no overdraft" ;;
-	4) echo "waiting for funds: wait queue, signals" ;;
-	5) echo "lock mode: changed only while closed" ;;
-	6) echo "transfers: lock ordering" ;;
-	esac
+	awk -F '\t' -v t="$1" '$1 == t { print $3 }' "$top/lab/tasks"
 }
 
 # scorecard VERDICTS NAME "TASKS" "KERNELS": one line per task of NAME,

@@ -1,11 +1,13 @@
 #!/bin/sh
 # make check-matrix: the whole suite of make check on every extra kernel of
 # the matrix (scripts/kernels/extra-kernel.sh --list: each Debian release's newest
-# kernel, its module built in a chroot of that release), one summary table,
+# kernel, its module built in a chroot of that release; and the arm64 row,
+# bookworm's arm64 kernel under qemu-system-aarch64), one summary table,
 # then the overall "N passed, N failed". A kernel the archive no longer
 # serves is a table row "skipped" with the reason, not a failure.
 #   check-matrix.sh [NAME...]     only these kernels
-#   check-matrix.sh --fetch       only fetch them all (CI starts it early)
+#   check-matrix.sh --fetch [NAME...]  only fetch them (default: all; CI
+#                                 starts it early)
 # The kernels are fetched one after the other in the background while the
 # suite runs on those already there (the fetch is mostly network, the suite
 # CPU); extra-kernel.sh's lock makes each wait for its own.
@@ -20,7 +22,8 @@ fetch() {
 	done
 }
 if [ "${1:-}" = --fetch ]; then
-	fetch $("$scripts/kernels/extra-kernel.sh" --list)
+	shift
+	fetch ${*:-$("$scripts/kernels/extra-kernel.sh" --list)}
 	exit 0
 fi
 "$scripts/targets/setup.sh" matrix || exit 1

@@ -49,7 +49,8 @@ Nothing hung in this run: the transfer 1 -> 2 had finished before 2 -> 1
 began. Lockdep remembered that account 1's lock was once held while taking
 account 2's, saw the opposite order, and proved that two CPUs doing both at
 once can deadlock. It can, because each account's lock has a lock class of
-its own (bank_init(), lockdep_set_class_and_name()); with one class for all,
-lockdep would have seen one lock taken twice instead. With lock_order=ordered
-every transfer takes the lower account first: the cycle cannot form.
+its own (bank_ledgers_init(), lockdep_set_class_and_name()); with one
+class for all, lockdep would have seen one lock taken twice instead. With
+lock_order=ordered every transfer takes the lower account first: the cycle
+cannot form.
 TEXT

@@ -73,6 +73,18 @@ kmake -s module KDIR="$KDIR" W=1 KCFLAGS=-Werror >"$out/w1.log" 2>&1 &&
 	! grep -q 'warning:' "$out/w1.log"
 result $? "module builds with W=1 -Werror against $KVER" "$out/w1.log"
 
+# bank.ko is linked from several objects, so what they share is global:
+# every global symbol is bank_-prefixed (the trace events' own are
+# __*_bank_*), so that none can be mistaken for, or collide with, another
+# module's or the kernel's.
+nm -g --defined-only module/bank.o >"$out/symbols.log" 2>&1
+cp "$out/symbols.log" "$out/symbols-bad.log"	# nm's error, if it failed
+grep -q . "$out/symbols.log" && ! grep -q 'nm:' "$out/symbols.log" &&
+	! awk '{ print $3 }' "$out/symbols.log" |
+		grep -v -E '^(bank_|__(tracepoint|traceiter)_bank_|__SC[KT]__tp_func_bank_|init_module$|cleanup_module$)' |
+		sed 's/$/: global, not bank_-prefixed/' | grep . >"$out/symbols-bad.log"
+result $? "every global symbol of bank.o is bank_-prefixed" "$out/symbols-bad.log"
+
 # The lab's unsolved copy (make exercise) is the first code a student
 # builds: it must build as cleanly as the model.
 rm -rf "$out/exercise"

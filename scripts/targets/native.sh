@@ -44,10 +44,10 @@ make -s -C "$top" module KDIR="$kdir" >"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "module build failed"; }
 make -s -C "$top" progs OUT="$dir/bin" >>"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "program build failed"; }
-# The suite's programs as 32-bit processes, for the compat ioctl path,
-# where -m32 links: suite-TOPIC32 beside suite-TOPIC.
+# The 32-bit test program, for the compat ioctl path, where it builds
+# (lib.sh's compat_make: -m32 on amd64, armhf on arm64).
 rm -f "$dir"/bin/suite-*32
-if make -s -C "$top" progs OUT="$dir/bin32" CFLAGS="-O2 -m32" \
+if compat_make top_make "$(dpkg --print-architecture)" "$dir/bin32" \
 	>>"$dir/build.log" 2>&1; then
 	for p in "$dir"/bin32/suite-*; do
 		cp "$p" "$dir/bin/${p##*/}32"

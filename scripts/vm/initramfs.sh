@@ -4,7 +4,12 @@
 #   initramfs.sh OUT.cpio.gz BINDIR KO_DIR MODDIR PARAMS [EXTRADIR]
 # BINDIR holds the static programs; KO_DIR the built .ko files; MODDIR the
 # kernel's modules for 9p (empty: no 9p); PARAMS the bank.ko parameters;
-# EXTRADIR what vm.sh's KBANK_PREPARE left for the guest, copied to /kbank/extra.
+# LABDIR the lab's student modules (vm.sh), copied to /kbank/lab.
+# From vm.sh, for a guest of another architecture: KBANK_BUSYBOX, the busybox
+# to copy (default: the machine's); KBANK_RESULTS_TTY, the results port
+# (default ttyS1); KBANK_GUEST_MODS, more of the kernel's modules to load
+# first (its driver); KBANK_REPO_SHARE=1, the repository is a 9p share of
+# its own (tag kbankrepo), to mount at its path in the shared root.
 set -eu
 scripts=$(cd "$(dirname "$0")/.." && pwd)
 . "$scripts/lib.sh"
@@ -15,7 +20,7 @@ trap 'rm -rf "$root"' EXIT
 
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" \
 	"$root/etc" "$root/kbank/bin" "$root/kbank/guest"
-cp /bin/busybox "$root/bin/busybox"
+cp "${KBANK_BUSYBOX:-/bin/busybox}" "$root/bin/busybox"
 cp "$scripts/guest/init" "$root/init"
 cp "$scripts/guest/profile" "$root/etc/profile"
 cp "$scripts/guest/python3" "$root/kbank/bin/python3"
@@ -32,6 +37,8 @@ chmod +x "$root/init"
 	printf 'KBANK_REPO=%s\n' "'$(cd "$scripts/.." && pwd)'"
 	# Which kernel (KERNEL=, as kernel.sh names it): some tests depend on it.
 	printf 'KBANK_KERNEL=%s\n' "'${KERNEL:-stock}'"
+	printf 'KBANK_RESULTS_TTY=%s\n' "'${KBANK_RESULTS_TTY:-ttyS1}'"
+	printf 'KBANK_REPO_SHARE=%s\n' "'${KBANK_REPO_SHARE:-}'"
 } >"$root/kbank/env"
 
 if [ -n "$moddir" ]; then
@@ -39,7 +46,7 @@ if [ -n "$moddir" ]; then
 	kver=${moddir##*/}
 	base=${moddir%/lib/modules/*}
 	# virtio-pci carries 9p's transport; modprobe lists each in load order.
-	for m in virtio_pci 9pnet_virtio 9p; do
+	for m in ${KBANK_GUEST_MODS:-} virtio_pci 9pnet_virtio 9p; do
 		modprobe -d "${base:-/}" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 	done | awk '!seen[$0]++' | while read -r ko; do
 		# Newer Debian kernels ship modules compressed: busybox wants .ko.

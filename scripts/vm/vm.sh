@@ -4,7 +4,9 @@
 #   vm.sh [-t SECONDS] [-i SECONDS] [-p 'bank.ko params'] [-s] -- COMMAND [ARGS...]
 #
 # Builds the module against the chosen kernel (KERNEL=stock|debug|sanitize, see
-# kernel.sh), the static programs and the initramfs, boots QEMU, streams
+# kernel.sh), the static programs and the initramfs, boots QEMU (the
+# kernel's architecture: the machine's, or GUEST_ARCH from kernel.sh, arm64
+# on amd64; lib.sh's qemu_arch holds what differs), streams
 # what COMMAND prints and exits with COMMAND's exit status. A guest that
 # panics, or logs BUG, WARNING, Oops and the like fails the run with its
 # console shown. A guest still running after -t seconds (default 300), or
@@ -42,10 +44,25 @@ shift $((OPTIND - 1))
 
 guest="$*"
 kenv=$("$scripts/kernels/kernel.sh") || die "no kernel to boot (KERNEL=${KERNEL:-stock})"
+GUEST_ARCH=""
 eval "$kenv"
 name=${KERNEL:-stock}
 dir="$top/build/vm-$name"
 mkdir -p "$dir/bin" "$dir/ko"
+# The guest's architecture. Another one than the machine's (the arm64 row of
+# make check-matrix on amd64) has its chroot (CHROOT) run through qemu-user:
+# the programs are built in it, its busybox is the guest's, and it is the
+# root shared over 9p, so that the guest's python3, trace-cmd and perf are
+# of its architecture; the repository is a second share, at its own path.
+host_arch=$(dpkg --print-architecture)
+arch=${GUEST_ARCH:-$host_arch}
+qemu_arch "$arch"
+foreign=""
+if [ "$arch" != "$host_arch" ]; then
+	foreign=1
+	[ -n "${CHROOT:-}" ] || die "a $arch kernel on $host_arch needs its chroot (extra-kernel.sh)"
+	binfmt_ready "$arch"
+fi
 
 # Build: the module against the guest's kernel, programs linked statically.
 CHROOT=${CHROOT:-}
@@ -62,13 +79,19 @@ done
 for ko in ${KBANK_EXTRA_KO:-}; do
 	cp "$ko" "$dir/ko/"
 done
-make -s -C "$top" progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1 ||
+# Another architecture's programs are built in its chroot, through qemu-user
+# (108 s for all of them on 2 busy cores, measured, once: make keeps them
+# until a source changes). Debian's cross compilers took 23 s, but on amd64
+# they conflict with gcc-multilib, which make check needs.
+guest_make=top_make
+[ -z "$foreign" ] || guest_make=kmake
+$guest_make -s progs OUT="$dir/bin" STATIC=1 >>"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; die "program build failed"; }
 # The suite's programs and the fuzzer as 32-bit processes, for the compat
-# ioctl path: suite-TOPIC32 beside suite-TOPIC.
+# ioctl path (lib.sh's compat_make: i386 on amd64, armhf on arm64):
+# suite-TOPIC32 beside suite-TOPIC.
 rm -f "$dir"/bin/suite-*32 "$dir/bin/bank_fuzz32"
-if make -s -C "$top" progs OUT="$dir/bin32" STATIC=1 CFLAGS="-O2 -m32" \
-	>>"$dir/build.log" 2>&1; then
+if compat_make $guest_make "$arch" "$dir/bin32" STATIC=1 >>"$dir/build.log" 2>&1; then
 	for p in "$dir"/bin32/suite-* "$dir/bin32/bank_fuzz"; do
 		cp "$p" "$dir/bin/${p##*/}32"
 	done
@@ -80,11 +103,26 @@ mkdir -p "$dir/extra"
 if [ -n "${KBANK_PREPARE:-}" ]; then
 	$KBANK_PREPARE "$KDIR" "$dir/extra" || die "KBANK_PREPARE failed: $KBANK_PREPARE"
 fi
-"$scripts/vm/initramfs.sh" "$dir/initramfs.cpio.gz" "$dir/bin" "$dir/ko" \
+# The results port: a second 16550 UART on amd64 (ttyS1); on arm64, whose
+# virt board has one UART, a virtio console (hvc0; Debian builds its
+# driver as a module, which the guest loads first).
+case $arch in
+arm64)	results_tty=hvc0 results_dev="-device virtio-serial-pci"
+	results_port() { echo "-chardev $1,id=results -device virtconsole,chardev=results"; }
+	guest_mods=virtio_console ;;
+*)	results_tty=ttyS1 results_dev="" guest_mods=""
+	results_port() { echo "-chardev $1,id=results -serial chardev:results"; } ;;
+esac
+share=/
+[ -z "$foreign" ] || share=$CHROOT
+KBANK_RESULTS_TTY=$results_tty KBANK_GUEST_MODS=$guest_mods \
+	KBANK_REPO_SHARE=$foreign \
+	KBANK_BUSYBOX=$([ -n "$foreign" ] && echo "$CHROOT/bin/busybox" || echo /bin/busybox) \
+	"$scripts/vm/initramfs.sh" "$dir/initramfs.cpio.gz" "$dir/bin" "$dir/ko" \
 	"$MODDIR" "$params" "$dir/extra"
 
-accel=$(qemu_accel "$VMLINUZ")
-cpu=""
+accel=$(qemu_accel "$VMLINUZ" "$arch")
+cpu=$qa_cpu
 [ "$accel" = kvm ] && cpu="-cpu host"
 console="$dir/console.log" results="$dir/results.log"
 qmp="$dir/qmp.sock" pidfile="$dir/qemu.pid" hang="$dir/hang.log"
@@ -100,21 +138,28 @@ rm -f "$qmp" "$pidfile" "$hang" "$done"
 # guest through QEMU's monitor panics it, and the panic prints every CPU's
 # backtrace. Without them the NMI prints nothing: printk from NMI context
 # waits for an interrupt that a CPU spinning with interrupts off never takes.
-kcmd="console=ttyS0 quiet panic=-1 oops=panic no_timer_check secretmem.enable=1"
-kcmd="$kcmd unknown_nmi_panic panic_print=0x40"
+# arm64 has neither no_timer_check nor unknown_nmi_panic (x86 parameters; an
+# unknown one would reach /init as an argument), and QEMU's nmi command does
+# not reach a virt board's CPUs: there, a hung guest's diagnosis has
+# QEMU's registers but no backtraces.
+kcmd="console=$qa_tty quiet panic=-1 oops=panic secretmem.enable=1 panic_print=0x40"
+[ "$arch" = arm64 ] || kcmd="$kcmd no_timer_check unknown_nmi_panic"
 [ "$name" = debug ] && kcmd="$kcmd kcsan.skip_watch=200"
 # KBANK_SMP: CPUs for the tests that need more than two to mean anything.
-set -- qemu-system-x86_64 -accel "$accel" $cpu -smp "${KBANK_SMP:-2}" -m 1024 \
+set -- $qa_qemu $qa_machine -accel "$accel" $cpu -smp "${KBANK_SMP:-2}" -m 1024 \
 	-nodefaults -display none -no-reboot -nic none \
 	-kernel "$VMLINUZ" -initrd "$dir/initramfs.cpio.gz" \
-	-fsdev local,id=hr,path=/,security_model=none,readonly=on,multidevs=remap \
+	-fsdev "local,id=hr,path=$share,security_model=none,readonly=on,multidevs=remap" \
 	-device virtio-9p-pci,fsdev=hr,mount_tag=hostroot \
 	-qmp "unix:$qmp,server=on,wait=off" -pidfile "$pidfile" \
-	-name kbank,debug-threads=on
+	-name kbank,debug-threads=on $results_dev
+[ -z "$foreign" ] || set -- "$@" \
+	-fsdev "local,id=repo,path=$top,security_model=none,readonly=on,multidevs=remap" \
+	-device virtio-9p-pci,fsdev=repo,mount_tag=kbankrepo
 
 if [ -n "$shell" ]; then
 	# The console is the terminal; Ctrl-A X also leaves.
-	exec "$@" -serial mon:stdio -serial "file:$results" \
+	exec "$@" -serial mon:stdio $(results_port "file,path=$results") \
 		-append "$kcmd -- shell"
 fi
 
@@ -125,7 +170,7 @@ fi
 # shows the user what is not protocol (KBANK-*) or a recorded trace.
 start=$(date +%s)
 set +e
-( "$@" -serial "file:$console" -serial stdio \
+( "$@" -serial "file:$console" $(results_port stdio) \
 	-append "$kcmd -- $guest" </dev/null 2>"$dir/qemu.err" |
 	stream_awk -v results="$results" '
 	{ sub(/\r$/, ""); print >results; fflush(results) }

@@ -130,6 +130,31 @@ def help_variables():
     return len(bad)
 
 
+def lab_table(readme):
+    """The README's table of the lab's tasks names, for each task of
+    lab/tasks, the file that lab/tasks says holds it, and no other task."""
+    tasks = {}
+    with open(os.path.join(TOP, "lab", "tasks")) as f:
+        for line in f:
+            if line[:1].isdigit():
+                num, path, _ = line.rstrip("\n").split("\t")
+                tasks[num] = path
+    rows = {}
+    with open(readme) as f:
+        for line in f:
+            m = re.match(r"^\| ([0-9]+) \| `([^`]+)`:", line)
+            if m:
+                rows[m.group(1)] = m.group(2)
+    name = os.path.relpath(readme, TOP)
+    if rows == tasks:
+        print("ok - %s's table of tasks is lab/tasks' (%d tasks)" % (name, len(tasks)))
+        return 0
+    print("not ok - %s's table of tasks is lab/tasks'" % name)
+    print("#   lab/tasks: %s" % sorted(tasks.items()))
+    print("#   %s: %s" % (name, sorted(rows.items())))
+    return 1
+
+
 def main():
     srcs = sources()
     docs = [os.path.join(TOP, "README.md")]
@@ -156,6 +181,7 @@ def main():
     for doc in docs:
         failed += numbered(doc)
     failed += 1 if help_variables() else 0
+    failed += lab_table(os.path.join(TOP, "README.md"))
     tracked = subprocess.run(["git", "-C", TOP, "grep", "-n", "-I", "-E",
                               MACHINE_PATHS,
                               "--", "."],

@@ -11,7 +11,7 @@ cd "$top" || exit 1
 # The names in use, one per line: a marker is the word before its
 # arguments, so KBANK-TRACE-BEGIN and LAB-OBS, not their payloads.
 used() {
-	grep -rhoE 'KBANK_[A-Z0-9_]*[A-Z0-9]|(KBANK|LAB)-[A-Z0-9]+(-[A-Z0-9]+)*' \
+	grep -rhoIE 'KBANK_[A-Z0-9_]*[A-Z0-9]|(KBANK|LAB)-[A-Z0-9]+(-[A-Z0-9]+)*' \
 		scripts tests userspace Makefile .ci |
 		grep -v -e '^KBANK-CSV$' -e '^KBANK-LOCKDEP$' -e '^KBANK-KCSAN$' |
 		sort -u

@@ -12,7 +12,8 @@ another. Blocks that start with
 (what a newcomer sees before loading it); skipped where it is. Two things may differ:
 a kernel timestamp (`[   15.880457]`), and a number the page writes
 with a leading `~` ("about"), which stands for any number (and, written
-"~12.5 ms", any time in ns, us, ms or s). When a page
+"~12.5 ms", any time in ns, us, ms or s; written "~0x163", any
+hexadecimal number). When a page
 shows `^C` right after a command, the command is left running a moment and
 then interrupted with Ctrl-C, as a student would.
 
@@ -45,7 +46,9 @@ PROMPT_END = re.compile(r"(?:^|\n)/\S* # $")
 STAMP = re.compile(r"^\[ *\d+\.\d+\] ")
 ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|[()][A-Z0-9]|[=>78])")
 # "~12.5", or "~12.5 ms": a time whose unit may change too (perf scales).
-ABOUT = re.compile(r"~\d+(?:\.\d+)?(?P<unit> (?:ns|us|ms|s)\b)?")
+# "~0x163": any hexadecimal number (a code offset, which moves with any
+# change to the code before it).
+ABOUT = re.compile(r"~(?:(?P<hex>0x[0-9a-f]+)|\d+(?:\.\d+)?(?P<unit> (?:ns|us|ms|s)\b)?)")
 PROBLEMS = re.compile(r"BUG|WARNING|Oops|INFO:|Call Trace|Kernel panic|"
                       r"circular locking|sleeping function called")
 
@@ -96,6 +99,10 @@ def matches(expected, actual):
     pos = 0
     for m in ABOUT.finditer(expected):
         # In a column, the ~ takes the place of a space: any spaces before.
+        if m.group("hex"):
+            pattern += re.escape(expected[pos:m.start()]) + r"0x[0-9a-f]+"
+            pos = m.end()
+            continue
         pattern += re.escape(expected[pos:m.start()].rstrip(" "))
         pattern += r" *-?\d+(?:\.\d+)?"
         if m.group("unit"):

@@ -150,8 +150,9 @@ TEST_TIMEOUT(bank_bench_puts_settings_back, 120)
 }
 
 /*
- * The same tests, as 32-bit processes: every ioctl through .compat_ioctl.
- * The suite's programs built with -m32 sit beside the others, named
+ * The same tests, as 32-bit processes (i386 on amd64, armhf on arm64):
+ * every ioctl through .compat_ioctl.
+ * The suite's programs built 32-bit sit beside the others, named
  * suite-TOPIC32.
  */
 TEST_TIMEOUT(compat_32bit_client, 120)
@@ -167,7 +168,7 @@ TEST_TIMEOUT(compat_32bit_client, 120)
 
 	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
 		if (access(prog(runs[i][0]), X_OK) != 0)
-			SKIP("no 32-bit build of the suite (no gcc-multilib)");
+			SKIP("no 32-bit build of the suite (amd64: no gcc-multilib; arm64: no gcc-arm-linux-gnueabihf)");
 	/* Not every /bin/sh has pipefail (Debian's dash): the status by hand. */
 	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "out=$(%s %s); rc=$?; printf '%%s\\n' "

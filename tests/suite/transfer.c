@@ -246,7 +246,7 @@ FIXTURE_VARIANT(conserve) {
 	const char *lock, *delay_us;
 	long count;
 	int in_flight;	/* snapshots see money in flight (else never) */
-	int tries;	/* until bank-transfer exits with exit_status */
+	int tries;	/* until bank-transfer exits with exit_status, having been watched */
 	int exit_status;
 };
 FIXTURE_VARIANT_ADD(conserve, none) {
@@ -254,10 +254,10 @@ FIXTURE_VARIANT_ADD(conserve, none) {
 	.exit_status = 3,
 };
 FIXTURE_VARIANT_ADD(conserve, spinlock) {
-	.lock = "spinlock", .delay_us = "20", .count = 2000, .tries = 1,
+	.lock = "spinlock", .delay_us = "20", .count = 2000, .tries = 3,
 };
 FIXTURE_VARIANT_ADD(conserve, mutex) {
-	.lock = "mutex", .delay_us = "20", .count = 2000, .tries = 1,
+	.lock = "mutex", .delay_us = "20", .count = 2000, .tries = 3,
 };
 FIXTURE_VARIANT_ADD(conserve, atomic) {
 	.lock = "atomic", .delay_us = "200", .count = 1000, .tries = 1,
@@ -276,7 +276,13 @@ TEST_F_TIMEOUT(conserve, transfers_conserve_money, 600)
 		       "%ld saw money in flight (at most %lld); bank-transfer exit %d",
 		       variant->lock, attempt, w.snapshots, variant->count,
 		       w.inconsistent, w.worst, rc);
-		if (rc == variant->exit_status)
+		/*
+		 * A locked mode's check means something only with snapshots
+		 * taken while transfers ran: on a loaded host, four transfer
+		 * processes can take the two spinlock places for the whole run.
+		 */
+		if (rc == variant->exit_status &&
+		    (variant->exit_status || variant->in_flight || w.snapshots > 10))
 			break;
 	}
 	EXPECT_EQ(rc, variant->exit_status);

@@ -91,6 +91,38 @@ TEST(blocking_withdraw_woken_by_reset)
 	EXPECT_EQ(get_balance(), 990);
 }
 
+/*
+ * Where a withdrawer sleeps for funds, as /proc/PID/wchan tells it (and
+ * the lab's hints, and a student who looks): bank_wait_for_funds(), the
+ * function of the lesson, not whichever caller the compiler folded it
+ * into.
+ */
+TEST(waiter_sleeps_in_bank_wait_for_funds)
+{
+	char path[64], wchan[128] = "";
+	pid_t pid;
+	int i, fd;
+
+	setup("mutex", 0);
+	pid = blocked_withdrawer(10);
+	wait_for_waiters(1);
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	for (i = 0; i < 100; i++) {
+		if (!read_line(path, wchan, sizeof(wchan)) &&
+		    wchan[0] && strcmp(wchan, "0"))
+			break;
+		sleep_ms(10);
+	}
+	TH_LOG("the withdrawer sleeps in %s", wchan);
+	fd = dev_open(O_RDWR);
+	EXPECT_EQ(op(fd, BANK_IOC_DEPOSIT, 10, NULL), 0);
+	close(fd);
+	EXPECT_EQ(child_exit_code(pid), 0);
+	if (!wchan[0] || !strcmp(wchan, "0"))
+		SKIP("this kernel's /proc/PID/wchan names no function");
+	EXPECT_TRUE(!strcmp(wchan, "bank_wait_for_funds"));
+}
+
 static int sig_pipe = -1;
 
 static void on_signal(int sig)
