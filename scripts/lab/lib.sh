@@ -66,6 +66,12 @@ lab_verdicts() {
 
 lab_verdicts_boot() {
 	tr -d '\r' <"$2" | awk -v kernel="$1" -v console="$2.console" '
+	BEGIN {
+		# Task 3 runs in mode atomic: no spinlock, the update'"'"'s own loop.
+		nested = "ran inside a wait'"'"'s condition, where the task is already set to sleep (\"do not call blocking ops when !TASK_RUNNING\"): the condition of wait_event_*() must not sleep: look without a lock (bank_peek()), and take the lock after the wait"
+		twice = "a path unlocks it twice (an unlock in a branch, then again at the label), or unlocks a lock it never took"
+		casloop = "in mode atomic no spinlock is held: a compare-and-swap loop that never ends: compute each retry from the value the failed compare-and-swap found (atomic64_try_cmpxchg() updates old; atomic64_cmpxchg() returns it)"
+	}
 	function hint(h) { if (!(h in said)) { said[h] = 1; hints[++nh] = h } }
 	function frame(s) {	# the first function of bank.ko in s
 		if (match(s, /[A-Za-z0-9_.]+\+0x[0-9a-f]+\/0x[0-9a-f]+ \[bank\]/)) {
@@ -100,7 +106,10 @@ lab_verdicts_boot() {
 		}
 		wedged = 0
 		if (want == "held") hint("lockdep (\"lock held when returning to user space\"): a call returned with a lock held: an error path skips the unlock")
-		if (want == "soft") hint("kernel: soft lockup: a CPU spun with preemption off and never got the lock: a spinlock left held")
+		if (want == "soft" && task == 3) hint("kernel: soft lockup: a CPU spun and never left the kernel: " casloop)
+		else if (want == "soft") hint("kernel: soft lockup: a CPU spun with preemption off and never got the lock: a spinlock left held")
+		if (want == "nested") hint("a call that may sleep " nested)
+		if (want ~ /^unbalanced/) hint("lockdep (\"bad unlock balance\"): a lock was released while not held: " twice)
 		if (want == "hung") hint("kernel: hung task: a process asleep in state D that nothing wakes, and no signal can end")
 		klog = 0; finish(); next
 	}
@@ -114,9 +123,33 @@ lab_verdicts_boot() {
 			l = substr(line, RSTART + 1, RLENGTH - 2); f = frame(line)
 			hint("lockdep (\"lock held when returning to user space\"): a call returned with " l " held" (f != "" ? " (taken in " f ")" : "") ": an error path skips the unlock")
 			want = ""
+		} else if (want == "soft" && task == 3 && (f = frame(line)) != "") {
+			hint("kernel: soft lockup: a CPU spun in " f " and never left it: " casloop)
+			want = ""
 		} else if (want == "soft" && (f = frame(line)) != "") {
 			hint("kernel: soft lockup: a CPU spun in " f " with preemption off and never got the lock: a spinlock left held, by a path that returns without unlocking it")
 			want = ""
+		} else if (want == "nested") {
+			# The warning and its registers, up to the first frame of bank.ko.
+			if ((f = frame(line)) != "") {
+				hint("a call that may sleep (" f "()) " nested)
+				want = ""
+			}
+		} else if (want == "unbalanced" && match(line, /\([^()]*\)/) && line ~ /at:/) {
+			l = substr(line, RSTART + 1, RLENGTH - 2)
+			want = "unbalanced-at"
+		} else if (want == "unbalanced-at" && (f = frame(line)) != "") {
+			hint("lockdep (\"bad unlock balance\"): " l " was released in " f " while not held: " twice)
+			want = ""
+		} else if (line ~ /do not call blocking ops when !TASK_RUNNING/) {
+			want = "nested"
+		} else if (line ~ /bad unlock balance detected/) {
+			want = "unbalanced"
+		} else if (line ~ /scheduling while atomic: .*\/0x00000000$/) {
+			# The scheduler expects a count of 1, its own: one unlock too many.
+			hint("kernel: scheduling while atomic with a preemption count of 0, one below the scheduler'"'"'s own: a spinlock was unlocked once more than it was locked: " twice)
+		} else if (line ~ /BUG: spinlock already unlocked/) {
+			hint("kernel: a spinlock was unlocked while not locked (\"spinlock already unlocked\"): " twice)
 		} else if (want == "hung" && (f = frame(line)) != "") {
 			hint("kernel: hung task: a process asleep in state D in " f " for over " hung " s: nothing wakes it, and no signal can end an uninterruptible sleep")
 			want = ""
@@ -156,13 +189,21 @@ lab_verdicts_boot() {
 			# task, unless a sleep in atomic context led to it.
 			while ((getline c <console) > 0) {
 				if (c ~ /BUG: KCSAN/) continue
-				if (c ~ /scheduling while atomic|sleeping function called/)
+				# An unlock too many comes first, then the
+				# scheduler'"'"'s complaints it leads to.
+				if (c ~ /bad unlock balance detected|spinlock already unlocked|scheduling while atomic: .*\/0x00000000/)
+					unlocked = 1
+				else if (unlocked == 1 && match(c, /\([^()]*\)/) && c ~ /is trying to release lock/) {
+					l = substr(c, RSTART + 1, RLENGTH - 2); unlocked = 2
+				} else if (c ~ /scheduling while atomic|sleeping function called/)
 					slept = 1
 				else if (c ~ /soft lockup|Oops|BUG:|general protection/) {
 					last = c; sub(/^\[[ 0-9.]*\] /, "", last)
 				}
 			}
-			if (slept)
+			if (unlocked)
+				h = "a lock was released while not held" (l != "" ? " (" l ")" : "") ", then the VM died: " twice
+			else if (slept)
 				h = "sleeping function called from invalid context, then the VM died: a spinlock holder may not sleep (fsleep, copy_from_user)"
 			else if (last != "")
 				h = h ": " last

@@ -629,10 +629,11 @@ static int drive_update_paths(const char *mode, const char *lock)
 
 /*
  * @procs processes, each @n operations @cmd of 1, nonblocking, within
- * @secs seconds. Returns how many succeeded, -1 if a process hung.
+ * @secs seconds. Returns how many succeeded, -1 if a process hung (then
+ * reported, with @why: what to look at).
  */
 static long hammer(int procs, long n, unsigned long cmd, unsigned int secs,
-		   pid_t *pids)
+		   pid_t *pids, const char *why)
 {
 	int pipefd[2], i, hung = 0;
 	long total = 0, got;
@@ -661,8 +662,8 @@ static long hammer(int procs, long n, unsigned long cmd, unsigned int secs,
 
 		if (rc == -2) {
 			if (!hung)
-				obs(0, "updates from %d processes: one stopped for good (%s)",
-				    procs, pstate_str(&ps));
+				obs(0, "updates from %d processes: one stopped for good (%s): %s",
+				    procs, pstate_str(&ps), why);
 			end_stuck(pids[i]);
 		}
 		if (rc != 0)
@@ -731,6 +732,44 @@ static int holds_account_lock(const char *mode, const char *delay_us)
 	return t * 10 >= atol(delay_us);
 }
 
+/* What keeps an update in the kernel for good, by mode: for a hint. */
+static const char held_why[] =
+	"is the lock released on every path?";
+static const char cas_why[] =
+	"with no lock to wait for, only the update's own loop can keep it there: does each retry compute from the value the failed compare-and-swap found? A loop that retries with its first snapshot never succeeds once another update got in";
+
+/*
+ * Withdrawals from two processes, after deposits lost none: a withdrawal
+ * too must read, compute and write back under @lock. 1 if none was lost.
+ */
+static int check_lost_withdrawals(const char *mode, const char *delay_us,
+				  long n, const char *lock)
+{
+	pid_t pids[2];
+	long done, lost, start = 2 * n;
+	int64_t b;
+
+	if (!setup(mode, delay_us, start))
+		return 0;
+	done = hammer(2, n, BANK_IOC_WITHDRAW, 60, pids, held_why);
+	if (done < 0) {
+		obs(0, "%s: withdrawals from 2 processes did not finish in 60 s: %s",
+		    mode, held_why);
+		return 0;
+	}
+	b = balance();
+	lost = b - (start - done);
+	if (lost > 0)
+		obs(0, "%s: %ld of %ld withdrawals lost (%ld went through, and %lld of %ld is left), though deposits lost none: does a withdrawal take %s too? Every kind of update reads, computes and writes back under the lock",
+		    mode, lost, done, done, (long long)b, start, lock);
+	else if (lost || done != start)
+		obs(0, "%s: %ld withdrawals of 1 from %ld went through, and %lld is left",
+		    mode, done, start, (long long)b);
+	else
+		return 1;
+	return 0;
+}
+
 /*
  * Deposits from two processes: every one must count. When some are lost,
  * holds_account_lock() tells the two mistakes apart: updates that hold
@@ -748,10 +787,11 @@ static void check_lost(const char *mode, const char *delay_us, long n,
 
 	if (!setup(mode, delay_us, 0))
 		return;
-	done = hammer(2, n, BANK_IOC_DEPOSIT, 60, pids);
+	done = hammer(2, n, BANK_IOC_DEPOSIT, 60, pids,
+		      lock ? held_why : cas_why);
 	if (done < 0) {
-		obs(0, "%s: deposits from 2 processes did not finish in 60 s: is the lock released on every path?",
-		    mode);
+		obs(0, "%s: deposits from 2 processes did not finish in 60 s: %s",
+		    mode, lock ? held_why : cas_why);
 		return;
 	}
 	b = balance();
@@ -761,9 +801,12 @@ static void check_lost(const char *mode, const char *delay_us, long n,
 		    2 * n);
 		return;
 	}
+	/* Mode atomic's withdrawals: task_atomic(), with its overdraft. */
+	if (!lost && lock && !check_lost_withdrawals(mode, delay_us, n / 2, lock))
+		return;
 	if (!lost) {
-		obs(1, "%s: %ld deposits from 2 processes, none lost", mode,
-		    done);
+		obs(1, "%s: %ld deposits%s from 2 processes, none lost", mode,
+		    done, lock ? " and withdrawals" : "");
 		return;
 	}
 	if (!lock) {
@@ -783,16 +826,33 @@ static void check_lost(const char *mode, const char *delay_us, long n,
 		    mode, lost, done, lock);
 }
 
-/* Does the kernel log (this task's: lab.sh clears it) say @what? */
-static int kernel_log_has(const char *what)
+/* Where the kernel log (this task's: lab.sh clears it) says @what, or NULL. */
+static const char *kernel_log_find(const char *what)
 {
 	static char log[1 << 20];
 	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof(log) - 1);
 
 	if (n < 0)
-		return 0;
+		return NULL;
 	log[n] = '\0';
-	return strstr(log, what) != NULL;
+	return strstr(log, what);
+}
+
+static int kernel_log_has(const char *what)
+{
+	return kernel_log_find(what) != NULL;
+}
+
+/*
+ * "scheduling while atomic: bank_lab/129/0x00000000": the scheduler found
+ * a preemption count of 0 where it expects its own 1, so one more unlock
+ * than locks ran before (each spin_unlock() counts one down).
+ */
+static int kernel_log_unlocked_twice(void)
+{
+	const char *p = kernel_log_find("scheduling while atomic: ");
+
+	return p && !strncmp(p + strcspn(p, "\n") - 11, "/0x00000000", 11);
 }
 
 static void task_spinlock(void)
@@ -808,8 +868,12 @@ static void task_spinlock(void)
 	if (!drive_update_paths("spinlock", "the account's spinlock (a->spinlock)"))
 		return;
 	if (!setup("spinlock", "20", 0) ||
-	    hammer(2, 50, BANK_IOC_DEPOSIT, 30, pids) < 0)
+	    hammer(2, 50, BANK_IOC_DEPOSIT, 30, pids, held_why) < 0)
 		return;
+	if (kernel_log_unlocked_twice()) {
+		obs(0, "spinlock: the kernel scheduled with a preemption count of 0, one below its own (\"scheduling while atomic: .../0x00000000\"): a spinlock was unlocked once more than it was locked: a path unlocks it twice (an unlock in a branch, then again at the label)");
+		return;
+	}
 	if (kernel_log_has("scheduling while atomic") ||
 	    kernel_log_has("sleeping function called from invalid context")) {
 		obs(0, "spinlock: the holder slept (the kernel log says so): a spinlock holder may not sleep");
@@ -835,12 +899,13 @@ static void task_atomic(void)
 	if (!drive_update_paths("atomic", "bank_atomic_rwsem"))
 		return;
 	check_lost("atomic", "20", 3000, NULL, NULL);
-	if (!setup("atomic", "20", 1000))
+	/* An update stuck for good keeps /dev/bank open: lock= is refused. */
+	if (wedged || !setup("atomic", "20", 1000))
 		return;
-	done = hammer(2, 1000, BANK_IOC_WITHDRAW, 60, pids);
+	done = hammer(2, 1000, BANK_IOC_WITHDRAW, 60, pids, cas_why);
 	b = balance();
 	if (done < 0)
-		obs(0, "atomic: withdrawals did not finish in 60 s: does the retry loop end?");
+		obs(0, "atomic: withdrawals did not finish in 60 s: %s", cas_why);
 	else if (b < 0)
 		obs(0, "atomic: 2 processes withdrawing 1 at a time took the balance from 1000 to %lld: refuse a withdrawal on the value the compare-and-swap replaces",
 		    (long long)b);
@@ -870,6 +935,17 @@ static const char uninterruptible[] =
 	"it sleeps uninterruptibly (%s): wake_up_interruptible() does not wake a TASK_UNINTERRUPTIBLE sleeper, and no signal (Ctrl-C, kill -9) can end its wait, so the process can never be stopped: wait with wait_event_interruptible(), which a signal ends (-ERESTARTSYS)";
 
 /*
+ * Is @func the update (bank_update() and the modes' functions, with their
+ * delay), not the wait around it (bank_update_or_wait())?
+ */
+static int in_the_update(const char *func)
+{
+	return !strcmp(func, "bank_update") || !strcmp(func, "bank_delay") ||
+	       (!strncmp(func, "bank_update_", 12) &&
+		strcmp(func, "bank_update_or_wait"));
+}
+
+/*
  * Is @pid waiting (asleep, not waking) after a moment? Reports it if not,
  * and a wait that no signal can end. 1 if it waits as it should.
  */
@@ -882,6 +958,12 @@ static int still_waiting(pid_t pid, const char *what)
 	if (rc == -2) {
 		if (ps.state != 'D')
 			return 1;
+		if (in_the_update(ps.func)) {
+			obs(0, "%s: a withdrawal short of funds waits, but asleep in the update itself (%s): does the update run inside a wait's condition? The condition of wait_event_interruptible() must not sleep (nor take a mutex): look without a lock (bank_peek()), and take the lock after the wait",
+			    what, pstate_str(&ps));
+			end_stuck(pid);
+			return 0;
+		}
 		snprintf(h, sizeof(h), uninterruptible, pstate_str(&ps));
 		obs(0, "%s: a withdrawal short of funds waits, but %s", what, h);
 		end_stuck(pid);
@@ -900,17 +982,22 @@ static int still_waiting(pid_t pid, const char *what)
 }
 
 /*
- * A withdrawal of 30 from 0 waits; then a deposit of 30 (@reset: a reset
- * to 30) must let it through. 0 if the task should stop.
+ * In @mode, a withdrawal of 30 from 0 waits; then a deposit of 30 (@reset:
+ * a reset to 30) must let it through. The deposit holds the lock 10 ms
+ * before it writes the balance: a waiter woken before that looks, finds
+ * too little, and sleeps again, so only a wake-up after the write lets it
+ * through. @mutex_ok: the same passed in mode mutex (for the hint). 0 if
+ * the task should stop.
  */
-static int woken_by(int reset, const char *what)
+static int woken_by(const char *mode, int reset, const char *what,
+		    int mutex_ok)
 {
 	struct pstate ps;
 	int64_t v = 30;
 	pid_t pid;
 	int rc;
 
-	if (!setup("mutex", "0", 0))
+	if (!setup(mode, "10000", 0))
 		return 0;
 	pid = waiter(30);
 	if (!still_waiting(pid, what))
@@ -921,13 +1008,17 @@ static int woken_by(int reset, const char *what)
 		call(BANK_IOC_DEPOSIT, &(struct bank_op){ .amount = v });
 	rc = watch(pid, 5000, SETTLE_MS, &ps);
 	if (rc == 0 && balance() == 0)
-		obs(1, "a waiting withdrawal completes after %s", what);
+		obs(1, "%s: a waiting withdrawal completes after %s", mode, what);
+	else if (rc == -2 && strcmp(mode, "mutex") && mutex_ok)
+		obs(0, "%s: withdraw never woke after %s (%s), though it does in mode mutex: the same wake-up, so look at the wait's condition: does it read the balance of the mode in force (bank_peek(): a->abalance in mode atomic)?",
+		    mode, what, pstate_str(&ps));
 	else if (rc == -2)
-		obs(0, "withdraw never woke after %s (%s): nobody wakes it: who wakes the wait queue, and does the waker's wake_up match the sleep?",
-		    what, pstate_str(&ps));
+		obs(0, "%s%swithdraw never woke after %s (%s): nobody wakes it once the balance has changed: wake the wait queue after the new balance is written (a waiter woken before that looks, finds too little and sleeps again), with a wake_up that matches the sleep",
+		    strcmp(mode, "mutex") ? mode : "",
+		    strcmp(mode, "mutex") ? ": " : "", what, pstate_str(&ps));
 	else
-		obs(0, "after %s the waiting withdrawal ended with %s, balance %lld",
-		    what, err_name(rc), (long long)balance());
+		obs(0, "%s: after %s the waiting withdrawal ended with %s, balance %lld",
+		    mode, what, err_name(rc), (long long)balance());
 	if (rc == -2)
 		end_stuck(pid);
 	return !wedged;
@@ -970,13 +1061,104 @@ static int drive_wait_paths(const char *mode, const char *lock)
 		     PROBE_UPDATE);
 }
 
+/*
+ * A signal that comes as the funds do: the woken withdrawal goes through
+ * (holding the mutex 10 ms) while the signal arrives. Either it went
+ * through (0) or nothing was taken (EINTR): never EINTR with the money
+ * gone. 0 if the task should stop.
+ */
+static int signal_with_funds(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct pstate ps;
+	int64_t b;
+	pid_t pid;
+	int rc;
+
+	if (!setup("mutex", "10000", 0))
+		return 0;
+	pid = lab_fork();
+	if (pid == 0) {
+		sigaction(SIGUSR1, &sa, NULL);
+		alarm(20);
+		_exit(op(dev(), BANK_IOC_WITHDRAW, 30));
+	}
+	if (!still_waiting(pid, "a signal as the funds came"))
+		return !wedged;
+	call(BANK_IOC_DEPOSIT, &(struct bank_op){ .amount = 30 });
+	sleep_ms(3);
+	kill(pid, SIGUSR1);
+	rc = watch(pid, 5000, SETTLE_MS, &ps);
+	b = balance();
+	if (rc == -2) {
+		obs(0, "a signal as the funds came: the withdrawal never returned (%s)",
+		    pstate_str(&ps));
+		end_stuck(pid);
+	} else if (rc == EINTR && b != 30) {
+		obs(0, "a signal that came while the woken withdrawal went through: EINTR, yet the balance went from 30 to %lld: the money was taken and the caller told it was not: once the update succeeded, return 0, whatever signal is pending; -ERESTARTSYS only with nothing done",
+		    (long long)b);
+	} else if ((rc == 0 && b == 0) || (rc == EINTR && b == 30)) {
+		obs(1, "a signal as the funds came: %s, and the balance agrees",
+		    rc ? "EINTR" : "success");
+	} else {
+		obs(0, "a signal as the funds came: the withdrawal of 30 ended with %s, and %lld of 30 is left",
+		    err_name(rc), (long long)b);
+	}
+	return !wedged;
+}
+
+/*
+ * A waiter for 100, then one for 10, then a deposit of 15: the one for
+ * 10 must go, whichever the wake-up reaches first. 0 if the task should
+ * stop.
+ */
+static int waiters_for_different_amounts(void)
+{
+	struct pstate ps;
+	pid_t big, small;
+	int rc;
+
+	if (!setup("mutex", "0", 0))
+		return 0;
+	big = waiter(100);
+	if (!still_waiting(big, "a waiter for 100, then one for 10")) {
+		end_stuck(big);
+		return !wedged;
+	}
+	small = waiter(10);
+	if (!still_waiting(small, "a waiter for 100, then one for 10")) {
+		end_stuck(big);
+		end_stuck(small);
+		return !wedged;
+	}
+	call(BANK_IOC_DEPOSIT, &(struct bank_op){ .amount = 15 });
+	rc = watch(small, 5000, SETTLE_MS, &ps);
+	if (rc == 0 && balance() == 5)
+		obs(1, "a waiter for 100, one for 10, a deposit of 15: the one for 10 goes");
+	else if (rc == -2)
+		obs(0, "a waiter for 100, then one for 10, then a deposit of 15: the one for 10 never woke (%s): a wake-up that reaches one waiter may reach one that still cannot go, which sleeps again: wake them all (wake_up_interruptible_all()), each checks for itself",
+		    pstate_str(&ps));
+	else
+		obs(0, "a waiter for 100, one for 10, a deposit of 15: the one for 10 ended with %s, balance %lld",
+		    err_name(rc), (long long)balance());
+	if (rc == -2)
+		end_stuck(small);
+	end_stuck(big);
+	return !wedged;
+}
+
 static void task_wait(void)
 {
 	pid_t pid, p2;
-	int rc, rc2;
+	int rc, rc2, before = failures;
 
-	if (!woken_by(0, "a deposit") ||
-	    !woken_by(1, "the balance was reset (BANK_IOC_SET_BALANCE)"))
+	if (!woken_by("mutex", 0, "a deposit", 0) ||
+	    !woken_by("mutex", 1, "the balance was reset (BANK_IOC_SET_BALANCE)", 0))
+		return;
+	/* Waits that end as they should in mode mutex: the finer points. */
+	if (failures == before &&
+	    (!woken_by("atomic", 0, "a deposit", 1) || !signal_with_funds() ||
+	     !waiters_for_different_amounts()))
 		return;
 	if (!drive_wait_paths("mutex", "the account's mutex") ||
 	    !drive_wait_paths("spinlock", "the account's spinlock") ||
@@ -1053,11 +1235,69 @@ static int p_change(void)
 	return bank_param_write("lock", "atomic") < 0 ? errno : 0;
 }
 
+/*
+ * Two processes opening and closing /dev/bank at once: the count must
+ * come back to 0, so that lock= is refused with one descriptor open and
+ * accepted with none. A count changed outside bank_open_lock loses an
+ * update when two open()s or release()s meet. A third process asks for
+ * changes all the while, so that KCSAN (debug kernel) may see a count
+ * read outside the lock meet the opens' writes. Judged by a budget, not
+ * by watch(): an opener spinning on a contended mutex may stay on its CPU
+ * for a second, on a loaded host.
+ */
+static void concurrent_opens(void)
+{
+	pid_t p[2], switcher;
+	int i, k, rc, fd, stuck = 0;
+
+	switcher = lab_fork();
+	if (switcher == 0) {
+		alarm(30);
+		for (k = 0;; k++)
+			bank_param_write("lock", k % 2 ? "atomic" : "mutex");
+	}
+	for (i = 0; i < 2; i++) {
+		p[i] = lab_fork();
+		if (p[i] == 0) {
+			alarm(30);
+			for (k = 0; k < 3000; k++) {
+				fd = open(BANK_DEVICE, O_RDWR);
+				if (fd >= 0)
+					close(fd);
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 2; i++)
+		if (reap(p[i], 30000) == -2) {
+			if (!stuck)
+				obs(0, "3000 open()s and close()s from each of 2 processes at once did not finish in 30 s: is bank_open_lock released on every path?");
+			stuck = 1;
+			end_stuck(p[i]);
+		}
+	kill(switcher, SIGKILL);
+	waitpid(switcher, NULL, 0);
+	if (stuck)
+		return;
+	fd = dev();
+	rc = bank_param_write("lock", "atomic") < 0 ? errno : 0;
+	close(fd);
+	if (rc != EBUSY) {
+		obs(0, "after 6000 open()s and close()s from 2 processes at once, lock=atomic %s with a descriptor open: the count lost an open(): two at once each read and wrote it: count under bank_open_lock",
+		    rc ? strerror(rc) : "was accepted");
+		return;
+	}
+	rc = bank_param_write("lock", "mutex") < 0 ? errno : 0;
+	if (rc)
+		obs(0, "after 6000 open()s and close()s from 2 processes at once, lock=mutex was refused (%s) with every descriptor closed: the count lost an update: two at once each read and wrote it: count under bank_open_lock",
+		    strerror(rc));
+}
+
 static void task_mode(void)
 {
 	const char *lock = "bank_open_lock";
 	int fd, fd2, rc;
-	long deposits = 0;
+	long deposits = 0, res[2];
 	pid_t opener, switcher;
 	int64_t start = 1000;
 	int pipefd[2];
@@ -1094,21 +1334,38 @@ static void task_mode(void)
 		    strerror(rc));
 	if (failures)
 		return;
+	concurrent_opens();
+	if (failures)
+		return;
 
-	/* open() against lock changes: no deposit may be lost. */
+	/*
+	 * open() against lock changes: no deposit may be lost, and the mode
+	 * never changes while the opener's descriptor is open (it asks for
+	 * the mode, BANK_IOC_GET_STATS, before and after its deposit). One
+	 * switcher: the kernel serializes writes to a module's parameters
+	 * (kernel_param_lock), so a second would only wait for the first.
+	 */
 	if (!setup("mutex", "20", start) || pipe(pipefd))
 		return;
 	opener = lab_fork();
 	if (opener == 0) {
-		long ok = 0, k;
+		long res[2] = { 0, 0 }, k;
+		struct bank_stats before, after;
 
 		alarm(30);
 		for (k = 0; k < 1500; k++) {
 			fd = open(BANK_DEVICE, O_RDWR);
-			ok += fd >= 0 && op(fd, BANK_IOC_DEPOSIT, 1) == 0;
+			if (fd < 0)
+				continue;
+			if (ioctl(fd, BANK_IOC_GET_STATS, &before) < 0)
+				before.lock = -1;
+			res[0] += op(fd, BANK_IOC_DEPOSIT, 1) == 0;
+			if (ioctl(fd, BANK_IOC_GET_STATS, &after) < 0)
+				after.lock = -1;
+			res[1] += before.lock != after.lock;
 			close(fd);
 		}
-		if (write(pipefd[1], &ok, sizeof(ok)) != sizeof(ok))
+		if (write(pipefd[1], res, sizeof(res)) != sizeof(res))
 			_exit(1);
 		_exit(0);
 	}
@@ -1127,11 +1384,15 @@ static void task_mode(void)
 		end_stuck(opener);
 	close(pipefd[1]);
 	if (rc != 0 ||
-	    read(pipefd[0], &deposits, sizeof(deposits)) != sizeof(deposits))
-		deposits = -1;
+	    read(pipefd[0], res, sizeof(res)) != sizeof(res))
+		res[0] = -1;
+	deposits = res[0];
 	close(pipefd[0]);
 	if (rc != 0)
 		obs(0, "open, deposit, close in a loop while lock= changed: did not finish in 30 s");
+	else if (res[1])
+		obs(0, "open, deposit, close while lock= changed: the mode changed while a descriptor was open (%ld of 1500 opens saw it): a change checked the count before an open() counted itself, then went on: check the count after taking bank_open_lock, and count under it",
+		    res[1]);
 	else if (balance() != start + deposits)
 		obs(0, "open, deposit, close while lock= changed: %lld of %ld deposits lost: a change raced with open(); decide and count under one lock",
 		    (long long)(start + deposits - balance()), deposits);
