@@ -33,12 +33,17 @@ dir="$KBANK_CACHE/$flavour-kernel/$key"
 src="$dir/linux"
 log="$dir/build.log"
 
+mkdir -p "$dir"
+# One build per kernel at a time: two makes in one tree corrupt each other's
+# objects (seen: two make check-debug started at once). A
+# second caller waits, then finds it done.
+exec 9>"$dir.lock"
+flock 9
 if [ -f "$dir/done" ]; then
 	echo "$src"
 	exit 0
 fi
 
-mkdir -p "$dir"
 if [ ! -f "$src/Makefile" ]; then
 	msg "unpacking linux-source $ver into $dir"
 	rm -rf "$src" "$dir/linux-source-6.1"
