@@ -213,6 +213,33 @@ vm_step() {
 	echo "${vs:-booting (the guest had not started its command)}"
 }
 
+# vm_exit_status RESULTS: the guest command's exit status, or nothing when
+# the guest never reported one (it crashed, hung or was stopped).
+vm_exit_status() {
+	sed -n 's/^KBANK-EXIT: \([0-9]*\)$/\1/p' "$1" | tail -n 1
+}
+
+# vm_reached_kbank RESULTS: true once the guest's /init went as far as
+# loading bank.ko (its first KBANK-STEP, printed just before insmod).
+vm_reached_kbank() {
+	grep -q '^KBANK-STEP ' "$1"
+}
+
+# vm_boot_failure CONSOLE WHY: one line naming how a boot failed: WHY (a
+# hang), else the console's first Oops, BUG or panic line and where.
+vm_boot_failure() {
+	if [ -n "$2" ]; then
+		echo "$2"
+		return
+	fi
+	# An Oops's own RIP follows it; a panic's "RIP:" lines belong to
+	# other CPUs' backtraces.
+	awk '{ sub(/^\[[ 0-9.]*\] /, "") }
+		!what && /Oops:|BUG:|Kernel panic/ { what = $0; oops = !/Kernel panic/; next }
+		what && oops && /RIP:/ { sub(/^.*RIP: [0-9]*:/, ""); what = what " in " $0; exit }
+		END { print what ? what : "no Oops on its console" }' "$1"
+}
+
 # vm_watch DONE RESULTS LIMIT IDLE: wait until the file DONE exists (the
 # QEMU pipeline made it as it ended), and set vw_why to "" then; or stop
 # waiting, with vw_why saying why the guest should be stopped, when it ran

@@ -2,7 +2,8 @@
 # The harness never hangs silently: a guest hung on purpose (every CPU
 # spinning with interrupts off, tests/harness/hang/kbank_hang.c) must make vm.sh
 # give up after its -i silence, and print the step that was running, every
-# CPU's backtrace (kbank_hang_spin in them) and what the user can do. One
+# CPU's backtrace (kbank_hang_spin in them) and what the user can do; a
+# kernel that fails its own boot is booted once more, and says so. One
 # TAP line each, then "N passed, N failed". The stock kernel only: the
 # module is built against it. make check-hang; about 45 s on 2 busy cores
 # (boot, 2 s, the 5 s of silence, the NMI), too long for make check.
@@ -59,9 +60,29 @@ desc="the diagnosis says what to do and which log to attach"
 check grep -q "what to do: run make check-hang again.*attach .*hang.log" "$out/stderr"
 desc="build/vm-stock/hang.log keeps the diagnosis"
 check grep -q "the guest hung: no output for 5 s" "$diag"
+desc="a guest that hung once bank.ko was loaded is not booted again"
+check sh -c '! grep -q "booting it again" "$0"' "$out/stdout"
 if [ $failed != 0 ]; then
 	echo "# what vm.sh printed:"
 	sed 's/^/#   /' "$out/stdout" "$out/stderr"
+fi
+
+# A kernel that fails its own boot, before /init loads bank.ko (here: an
+# init that does not exist, so the kernel panics looking for a root), is
+# booted once more, and the second failure is reported as any other.
+f=$passed
+KBANK_KCMDLINE="rdinit=/kbank-no-such-init" KBANK_RERUN="make check-hang" \
+	"$top/scripts/vm/vm.sh" -t 120 -- /bin/true \
+	>"$out/boot.stdout" 2>"$out/boot.stderr"
+rc=$?
+desc="a boot that fails before bank.ko is loaded is booted once more, and says why"
+check sh -c '[ "$(grep -c "^# vm.sh: the kernel failed at its boot, before bank.ko was loaded (Kernel panic.*); booting it again, once" "$0")" = 1 ]' "$out/boot.stdout"
+desc="its second failure fails the run, with the console shown"
+check sh -c '[ $0 != 0 ] && grep -q "^not ok - .*# panic or crash" "$1" &&
+	grep -q "Kernel panic" "$2"' "$rc" "$out/boot.stdout" "$out/boot.stderr"
+if [ $passed != $((f + 2)) ]; then
+	echo "# what vm.sh printed:"
+	sed 's/^/#   /' "$out/boot.stdout" "$out/boot.stderr"
 fi
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
