@@ -213,6 +213,14 @@ vm_step() {
 	echo "${vs:-booting (the guest had not started its command)}"
 }
 
+# vm_console_failure CONSOLE: the console from its first Oops, BUG or
+# panic on, 60 lines (the whole console when it has none of them).
+vm_console_failure() {
+	tr -d '\r' <"$1" | awk '/Oops:|BUG:|Kernel panic|WARNING:/ { on = 1 }
+		on && n++ < 60 { print } { last[NR % 60] = $0 }
+		END { if (!on) for (i = NR - 59; i <= NR; i++) if (i > 0) print last[i % 60] }'
+}
+
 # vm_exit_status RESULTS: the guest command's exit status, or nothing when
 # the guest never reported one (it crashed, hung or was stopped).
 vm_exit_status() {
@@ -328,9 +336,11 @@ vm_threads() {
 #    they need nothing from the guest, so they say something even when the
 #    guest can print nothing.
 #  - Then an NMI to every CPU (QEMU's nmi command). The guest boots with
-#    unknown_nmi_panic and panic_print=0x40, so the NMI panics it and the
+#    unknown_nmi_panic and panic_print=0x41, so the NMI panics it and the
 #    panic prints every CPU's backtrace on the console, even of a CPU
-#    spinning with interrupts off (an NMI is not masked). The panic then
+#    spinning with interrupts off (an NMI is not masked), then every
+#    task's state and stack, of which the processes' (not the kernel's
+#    threads) are shown: when every CPU idles, they say who waits. The panic then
 #    ends QEMU (-no-reboot); it is given 30 s, the backtrace of a CPU that
 #    does not answer waits 10 of them.
 vm_diagnose() {
@@ -364,7 +374,7 @@ vm_diagnose() {
 	vd_bt=$(tail -n +"$((vd_lines + 1))" "$vd_console" | tr -d '\r' | awk '
 		{ sub(/^\[[ 0-9.]*\] /, "") }
 		/^NMI backtrace for cpu/ { on = 1 }
-		/^(Kernel Offset|---\[ end Kernel panic|Shutting down cpus)/ { on = 0 }
+		/^(Kernel Offset|---\[ end Kernel panic|Shutting down cpus|task:|Sched Debug)/ { on = 0 }
 		!on { next }
 		/^ *<NMI>$/ { nmi = 1; next }
 		/^ *<\/NMI>$/ { nmi = 0; next }
@@ -378,6 +388,22 @@ vm_diagnose() {
 	else
 		msg "after an NMI through QEMU's monitor, the guest printed no backtrace; its console since:"
 		tail -n +"$((vd_lines + 1))" "$vd_console" | tr -d '\r' | tail -n 20 | sed 's/^/  | /'
+	fi
+	# The tasks after it (panic_print's 0x01): the processes, those whose
+	# parent is not kthreadd (pid 2), with the frames the unwinder is sure of.
+	vd_tasks=$(tail -n +"$((vd_lines + 1))" "$vd_console" | tr -d '\r' | awk '
+		{ sub(/^\[[ 0-9.]*\] /, "") }
+		/^task:/ { on = !/ pid:2 / && !/ ppid:2 / && !/ pid:0 /
+			if (on) { sub(/ stack:[0-9 ]*/, " "); sub(/ flags:.*/, ""); print; n++ }
+			next }
+		/^(Kernel Offset|---\[ end Kernel panic|Sched Debug|Showing)/ { on = 0 }
+		/^ *<TASK>$/ { stack = 1; next }
+		/^ *<\/TASK>$/ { stack = 0; next }
+		on && stack && /^ [a-z_]/ { print }
+		n > 12 { exit }')
+	if [ -n "$vd_tasks" ]; then
+		msg "the guest's processes, their state (R running, S asleep, D asleep and deaf to signals) and where:"
+		printf '%s\n' "$vd_tasks" | sed 's/^/  | /'
 	fi
 	msg "QEMU's registers before the NMI (CPL=0: in the kernel; HLT=1: idle):"
 	printf '%s\n' "${vd_regs:-(QEMU's monitor did not answer)}" | sed 's/^/  | /'

@@ -134,13 +134,15 @@ done="$dir/qemu.done"
 # secretmem.enable=1: memfd_secret() for the suite (6.1 keeps it off).
 # unknown_nmi_panic panic_print=0x40: the NMI that vm_diagnose sends a hung
 # guest through QEMU's monitor panics it, and the panic prints every CPU's
-# backtrace. Without them the NMI prints nothing: printk from NMI context
-# waits for an interrupt that a CPU spinning with interrupts off never takes.
+# backtrace; 0x01 adds every task's state and stack, for a guest whose CPUs
+# idle while a process waits for what never comes. Without them the NMI
+# prints nothing: printk from NMI context waits for an interrupt that a CPU
+# spinning with interrupts off never takes.
 # arm64 has neither no_timer_check nor unknown_nmi_panic (x86 parameters; an
 # unknown one would reach /init as an argument), and QEMU's nmi command does
 # not reach a virt board's CPUs: there, a hung guest's diagnosis has
 # QEMU's registers but no backtraces.
-kcmd="console=$qa_tty quiet panic=-1 oops=panic secretmem.enable=1 panic_print=0x40"
+kcmd="console=$qa_tty quiet panic=-1 oops=panic secretmem.enable=1 panic_print=0x41"
 [ "$arch" = arm64 ] || kcmd="$kcmd no_timer_check unknown_nmi_panic"
 [ "$name" = debug ] && kcmd="$kcmd kcsan.skip_watch=200"
 # KBANK_KCMDLINE: more kernel parameters (the harness's own test boots a
@@ -229,8 +231,8 @@ if [ -n "$why" ]; then
 fi
 if [ -z "$status" ]; then
 	echo "not ok - $label: guest finished # panic or crash"
-	msg "the guest stopped before its end; the end of its console:"
-	tail -n 60 "$console" >&2
+	msg "the guest stopped before its end; its console from the first Oops, BUG or panic (all of it: $console):"
+	vm_console_failure "$console" >&2
 	cat "$dir/qemu.err" >&2
 	msg "the step that was running: $(vm_step "$results")"
 	msg "what to do: run ${KBANK_RERUN:-the same command} again; if it fails again, attach $console and $results to an issue."
