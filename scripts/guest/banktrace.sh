@@ -6,14 +6,25 @@
 #                                   (like sched/sched_switch)
 #   banktrace.sh stop FILE          stop, save the trace text to FILE; exit
 #                                   status 1 if any event was lost
+#   banktrace.sh off                switch every event off
 #
 # The clock is "mono", one clock for every CPU (see bank_trace.py); the
 # buffers are 16 MiB per CPU, about 200,000 events each, and the stop
 # fails, rather than hand on an incomplete trace, if one overran.
 #
-# Switching an event on or off patches the kernel's code while it runs:
-# each such write is a step of its own for vm.sh's diagnosis of a hung
-# guest (KBANK-STEP, in kbank's VM only).
+# Switching an event on or off patches the kernel's code while it runs
+# (static keys: an int3 written over each call site, then the new
+# instruction). Under QEMU 7.2's multi-threaded TCG that can trap a CPU
+# for good: switching bank:*, sched_switch and lock:* on and off while
+# bank-race ran hung the guest in 2 boots of 2, after 3 and 18 switches,
+# both CPUs looping in the int3 handler at a tracepoint of bank_update();
+# with single-threaded TCG, 300 switches in 3 boots never did
+# (docs/troubleshooting.md). So an event is switched on once, when first
+# asked for, and never off: stop and start switch recording (tracing_on),
+# which patches nothing, and clear the buffer; off switches every event
+# off, for whoever needs them off. Each switch is a step
+# of its own for vm.sh's diagnosis of a hung guest (KBANK-STEP, in kbank's
+# VM only).
 T=/sys/kernel/tracing
 [ -d $T/events/bank ] || { echo "banktrace: no $T/events/bank" >&2; exit 1; }
 step() {
@@ -22,24 +33,27 @@ step() {
 case $1 in
 start)
 	shift
-	step "start: tracing off, events off, buffers"
+	step "start: tracing off, buffers"
 	echo 0 >$T/tracing_on
-	echo 0 >$T/events/enable
 	echo mono >$T/trace_clock
-	echo 16384 >$T/buffer_size_kb
+	[ "$(cat $T/buffer_size_kb)" = 16384 ] || echo 16384 >$T/buffer_size_kb
 	echo >$T/trace
-	step "start: events on: bank $*"
-	echo 1 >$T/events/bank/enable
-	for e in "$@"; do
+	for e in bank "$@"; do
+		# "1": on already, nothing to patch ("X": some of a group).
+		[ "$(cat $T/events/$e/enable)" = 1 ] && continue
+		step "start: event on: $e"
 		echo 1 >$T/events/$e/enable || exit 1
 	done
 	echo 1 >$T/tracing_on
 	;;
+off)
+	step "off: tracing off, events off"
+	echo 0 >$T/tracing_on
+	echo 0 >$T/events/enable
+	;;
 stop)
 	step "stop: tracing off"
 	echo 0 >$T/tracing_on
-	step "stop: events off"
-	echo 0 >$T/events/enable
 	step "stop: saving the trace"
 	cat $T/trace >"$2" || exit 1
 	lost=0
@@ -48,8 +62,9 @@ stop)
 		lost=$((lost + n))
 	done
 	echo >$T/trace
-	# Back as the kernel boots: on, with no event enabled (trace-cmd
-	# record expects tracing_on set).
+	# Back on, as the kernel boots (trace-cmd record expects tracing_on
+	# set); the events stay on, so the buffer fills with what follows
+	# until the next start clears it.
 	echo 1 >$T/tracing_on
 	if [ $lost != 0 ]; then
 		echo "banktrace: $lost events lost (overrun or dropped): trace incomplete" >&2
