@@ -13,6 +13,7 @@
 #   make bench-guard  a short bench: its ratios against docs/bench/baseline.txt
 #   make bench-baseline  the same run in 3 boots, written as the baseline
 #                     (BASELINE=file: another file, for both; RUNS=n boots)
+#   make bench-profile  where a deposit's time goes, by function (perf in the VM)
 #   make debug-kernel build the debug kernel (lockdep, KCSAN, KUnit) once
 #   make check-debug  make check on the debug kernel
 #   make demo-kcsan   KCSAN's report of lock mode none's race
@@ -61,7 +62,7 @@ TEST_BINS := $(call prog,bank_fuzz,tests/fuzz) $(call prog,bank_lab,tests/lab)
 SUITE_BINS := $(foreach s,$(SUITE),$(call prog,suite-$(s),tests/suite))
 
 .PHONY: all module progs clean check lint demo bench bench-guard \
-	bench-baseline vm-shell help \
+	bench-baseline bench-profile vm-shell help \
 	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
 	check-distro fuzz check-sanitize sanitize-kernel \
 	exercise grade check-lab lab-demo check-hang soak
@@ -118,6 +119,9 @@ bench-guard:
 
 bench-baseline:
 	@scripts/targets/bench.sh baseline
+
+bench-profile:
+	@scripts/targets/bench.sh profile
 
 vm-shell:
 	@scripts/targets/vm-shell.sh

@@ -9,6 +9,9 @@
 #                      ratios are compared with docs/bench/baseline.txt
 #   bench.sh baseline  the same run in 3 boots (RUNS=n), their medians
 #                      written as the new baseline (make bench-baseline)
+#   bench.sh profile   where an uncontended deposit's time goes, function
+#                      by function, against the null ioctl: perf in the
+#                      guest (make bench-profile, about 20 min)
 # BASELINE=file: another baseline than docs/bench/baseline.txt, for both.
 set -eu
 scripts=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,10 +20,24 @@ top=$(cd "$scripts/.." && pwd)
 "$scripts/targets/setup.sh" bench || exit 1
 KERNEL=${KERNEL:-stock}
 what=${1:-all}
+if [ "$what" = profile ]; then
+	"$scripts/targets/setup.sh" check || exit 1
+	out="$top/build/bench-profile"
+	mkdir -p "$out"
+	# 15 runs of perf record and report: about 80 s each under TCG.
+	msg "15 runs under perf, about 20 min; the guest's output in $out/guest.log"
+	KBANK_RERUN="make bench-profile" "$scripts/vm/vm.sh" -t 2700 -i 300 -- \
+		/kbank/guest/deposit-profile.sh >"$out/guest.log" || { tail -n 5 "$out/guest.log"; exit 1; }
+	python3 "$scripts/tools/deposit_profile.py" "$top/build/vm-$KERNEL/results.log" \
+		>"$out/profile.md" || { cat "$out/profile.md"; exit 1; }
+	cat "$out/profile.md"
+	echo "bench: the tables in $out/profile.md"
+	exit 0
+fi
 case $what in
 all | trace) out="$top/build/bench" limit=1800 ;;
 guard | baseline) out="$top/build/bench-guard" limit=900 ;;
-*) die "usage: bench.sh [trace|guard|baseline]" ;;
+*) die "usage: bench.sh [trace|guard|baseline|profile]" ;;
 esac
 mkdir -p "$out"
 baseline=${BASELINE:-$top/docs/bench/baseline.txt}
