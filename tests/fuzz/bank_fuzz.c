@@ -289,6 +289,16 @@ static bool unreadable(int kind)
 	return kind >= P_NULL && kind != P_RONLY;
 }
 
+/*
+ * EFAULT after the change (the header): a call that changes a balance
+ * reads a read-only argument, makes the change, and fails only to write
+ * the reply back. The change stands, and the ledger must count it.
+ */
+static bool changed_then_efault(int err, int kind)
+{
+	return err == EFAULT && kind == P_RONLY;
+}
+
 /* ---- the barrier: workers run "shared", the checker alone ---- */
 
 static void enter(void)
@@ -378,16 +388,16 @@ static void op_depwd(bool withdraw)
 	p = place(kind, &op, sizeof(op));
 	err = call(withdraw ? BANK_IOC_WITHDRAW : BANK_IOC_DEPOSIT, p);
 	seen(withdraw ? C_WITHDRAW : C_DEPOSIT, err);
-	if (err)
+	if (err && !changed_then_efault(err, kind))
 		return;
-	if (unreadable(kind) || kind == P_RONLY)
+	if (!err && (unreadable(kind) || kind == P_RONLY))
 		fail("worker %d: %s through a bad pointer (kind %d) succeeded",
 		     me, withdraw ? "WITHDRAW" : "DEPOSIT", kind);
 	if (!writable())
 		fail("worker %d: a change through a read-only descriptor", me);
 	if (op.amount <= 0)
 		fail("worker %d: amount %" PRId64 " accepted", me, (int64_t)op.amount);
-	if (p->balance < 0 && locked_mode())
+	if (!err && p->balance < 0 && locked_mode())
 		fail("worker %d: reply balance %" PRId64 " < 0", me, (int64_t)p->balance);
 	credit(0, withdraw ? -op.amount : op.amount);
 	if (withdraw)
@@ -456,9 +466,9 @@ static void op_batch(void)
 	p = place(kind, &b, sizeof(b));
 	err = call(BANK_IOC_BATCH, p);
 	seen(C_BATCH, err);
-	if (err)
+	if (err && !(changed_then_efault(err, kind) && akind == P_GOOD))
 		return;
-	if (unreadable(kind) || kind == P_RONLY || akind != P_GOOD)
+	if (!err && (unreadable(kind) || kind == P_RONLY || akind != P_GOOD))
 		fail("worker %d: BATCH succeeded with a bad pointer: struct kind %d, array kind %d",
 		     me, kind, akind);
 	if (b.flags || !b.count || b.count > BANK_BATCH_MAX)
@@ -489,9 +499,9 @@ static void op_transfer(void)
 	seen(C_TRANSFER, err);
 	if (err == EOVERFLOW && sh->mode == BANK_LOCK_ATOMIC)
 		slot()->atomic_xfer_overflow++;
-	if (err)
+	if (err && !changed_then_efault(err, kind))
 		return;
-	if (unreadable(kind) || kind == P_RONLY || t.from >= n || t.to >= n ||
+	if ((!err && (unreadable(kind) || kind == P_RONLY)) || t.from >= n || t.to >= n ||
 	    t.from == t.to || t.amount <= 0)
 		fail("worker %d: TRANSFER %u -> %u of %" PRId64 " (pointer kind %d) succeeded",
 		     me, t.from, t.to, (int64_t)t.amount, kind);
