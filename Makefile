@@ -18,6 +18,8 @@
 #   make demo-kcsan   KCSAN's report of lock mode none's race
 #   make demo-deadlock two transfers deadlock; lockdep proves it; the fix
 #                     (builds the debug kernel once, ~10 min; STOCK=1: part 1 only)
+#   make demo-irq     interest paid from softirq, hardirq, a workqueue; the
+#                     wrong primitive and lockdep's proof; the fix (STOCK=1 too)
 #   make check-matrix the suite on every Debian kernel from 5.10 to 7.3-rc,
 #                     and on bookworm's arm64 kernel (KERNELS=arm64: that row
 #                     alone; scripts/kernels/extra-kernel.sh --list names them)
@@ -62,7 +64,7 @@ SUITE_BINS := $(foreach s,$(SUITE),$(call prog,suite-$(s),tests/suite))
 
 .PHONY: all module progs clean check lint demo bench bench-guard \
 	bench-baseline vm-shell help \
-	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
+	debug-kernel check-debug demo-kcsan demo-deadlock demo-irq check-matrix \
 	check-distro fuzz check-sanitize sanitize-kernel \
 	exercise grade check-lab lab-demo check-hang soak
 
@@ -148,6 +150,9 @@ demo-kcsan:
 
 demo-deadlock:
 	@STOCK=$(STOCK) scripts/targets/demo-deadlock.sh
+
+demo-irq:
+	@STOCK=$(STOCK) scripts/targets/demo-irq.sh
 
 KERNELS ?=
 check-matrix:
