@@ -38,7 +38,8 @@ echo
 echo "What lockdep printed, trimmed (full log: build/vm-debug/dmesg.log):"
 echo
 # The headline, who takes the lock in the softirq, where it was taken with
-# softirqs on (bank's frames), the scenario, and the softirq's bank frames.
+# softirqs on (bank's frames), the scenario, and the softirq's frames
+# (without the "?" ones, which the unwinder only guessed).
 printf '%s\n' "$report" | awk '
 	/inconsistent lock state|inconsistent \{/ { print "  " $0; next }
 	/ takes:$/ { print ""; print "  " $0; getline; sub(/^[0-9a-f]+ /, ""); print "    " $0; next }
@@ -49,7 +50,7 @@ printf '%s\n' "$report" | awk '
 	on { print "  " $0 }
 	on && /\*\*\* DEADLOCK \*\*\*/ { on = 0 }
 	/^Call Trace:/ { ct = 1; print ""; print "  The payer, in the softirq (Call Trace):"; next }
-	ct && /\[bank\]|hrtimer_run_softirq|__do_softirq|handle_softirqs/ { print "  " $0 }'
+	ct && !/^ *\?/ && /\[bank\]|hrtimer_run_softirq|__do_softirq|handle_softirqs/ { print "  " $0 }'
 
 echo
 echo "=== 3. The fix: spin_lock_bh() (interest_lock=safe), the same steps"
