@@ -19,6 +19,8 @@
 #   make demo-kcsan   KCSAN's report of lock mode none's race
 #   make demo-deadlock two transfers deadlock; lockdep proves it; the fix
 #                     (builds the debug kernel once, ~10 min; STOCK=1: part 1 only)
+#   make demo-irq     interest paid from softirq, hardirq, a workqueue; the
+#                     wrong primitive and lockdep's proof; the fix (STOCK=1 too)
 #   make check-matrix the suite on every Debian kernel from 5.10 to 7.3-rc,
 #                     and on bookworm's arm64 kernel (KERNELS=arm64: that row
 #                     alone; scripts/kernels/extra-kernel.sh --list names them)
@@ -50,7 +52,7 @@ OUT ?=
 
 PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
 # The suite: tests/suite/TOPIC.c is the program suite-TOPIC.
-SUITE := device ioctls wait modes reply transfer programs trace kernel
+SUITE := device ioctls wait modes reply transfer programs trace interest kernel
 COMMON := userspace/bank_client.c
 HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h
 SUITE_HEADERS := tests/suite/harness.h tests/suite/helpers.h
@@ -63,7 +65,7 @@ SUITE_BINS := $(foreach s,$(SUITE),$(call prog,suite-$(s),tests/suite))
 
 .PHONY: all module progs clean check lint demo bench bench-guard \
 	bench-baseline bench-profile vm-shell help \
-	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
+	debug-kernel check-debug demo-kcsan demo-deadlock demo-irq check-matrix \
 	check-distro fuzz check-sanitize sanitize-kernel \
 	exercise grade check-lab lab-demo check-hang soak
 
@@ -152,6 +154,9 @@ demo-kcsan:
 
 demo-deadlock:
 	@STOCK=$(STOCK) scripts/targets/demo-deadlock.sh
+
+demo-irq:
+	@STOCK=$(STOCK) scripts/targets/demo-irq.sh
 
 KERNELS ?=
 check-matrix:

@@ -20,8 +20,18 @@
 /* Every account there can be; the first bank_naccounts are in use. */
 struct bank_ledger bank_ledgers[BANK_ACCOUNTS_LIMIT];
 
-/* Lockdep's lock classes: one per account and kind of lock. */
-static struct lock_class_key bank_lock_keys[BANK_ACCOUNTS_LIMIT][2];
+/*
+ * Lockdep's lock classes: one per account and kind of lock, and for the
+ * spinlocks, one per context of the interest payer as well. Lockdep
+ * remembers, for the whole boot, every way a class was ever taken: a
+ * spinlock taken by a softirq payer, then, after interest_ctx became
+ * workqueue, with plain spin_lock() and softirqs on, would look like the
+ * self-deadlock of interest_lock=plain although none can happen. A change
+ * of interest_ctx (nothing open, no payer: no lock held) gives the
+ * spinlocks the new context's class.
+ */
+static struct lock_class_key bank_spin_keys[BANK_CTX_COUNT][BANK_ACCOUNTS_LIMIT];
+static struct lock_class_key bank_mutex_keys[BANK_ACCOUNTS_LIMIT];
 
 /*
  * At load, before anything can take a lock: each account's locks, with a
@@ -37,12 +47,22 @@ void bank_ledgers_init(void)
 		snprintf(a->name, sizeof(a->name), "bank_account%u", i);
 		snprintf(a->spin_name, sizeof(a->spin_name), "bank_account%u_spin", i);
 		spin_lock_init(&a->spinlock);
-		lockdep_set_class_and_name(&a->spinlock, &bank_lock_keys[i][0],
-					   a->spin_name);
 		mutex_init(&a->mutex);
-		lockdep_set_class_and_name(&a->mutex, &bank_lock_keys[i][1],
+		lockdep_set_class_and_name(&a->mutex, &bank_mutex_keys[i],
 					   a->name);
 	}
+	bank_ledgers_set_class(BANK_CTX_WORKQUEUE);
+}
+
+/* The spinlocks' classes for a payer in context @ctx; no lock held. */
+void bank_ledgers_set_class(int ctx)
+{
+	unsigned int i;
+
+	for (i = 0; i < BANK_ACCOUNTS_LIMIT; i++)
+		lockdep_set_class_and_name(&bank_ledgers[i].spinlock,
+					   &bank_spin_keys[ctx][i],
+					   bank_ledgers[i].spin_name);
 }
 
 /* The two accounts of a transfer, in the order their locks are taken. */
@@ -193,7 +213,8 @@ static int bank_cas_step(struct bank_ledger *a, s64 amount, s64 *balance,
 /*
  * A step that must land: the money is in flight (the transfer's second
  * step, or the undo of its first). After BANK_CAS_TRIES lost tries, take
- * bank_atomic_rwsem exclusively for one try that cannot lose, then hold it
+ * bank_atomic_rwsem exclusively for tries that only the interest payer can
+ * make lose (interest.c), each tick once at most, then hold it
  * shared again (downgrade_write()), as the caller expects. Bounded: the
  * wait for exclusion lasts as long as the updates and transfers already
  * inside, each bounded. Not killable: a transfer stopped here would lose
@@ -208,7 +229,10 @@ static int bank_cas_land(struct bank_ledger *a, s64 amount, s64 *balance)
 		return ret;
 	up_read(&bank_atomic_rwsem);
 	down_write(&bank_atomic_rwsem);
-	ret = bank_cas_step(a, amount, balance, 1);
+	/* Only the interest payer can still get in between, once a tick. */
+	do {
+		ret = bank_cas_step(a, amount, balance, BANK_CAS_TRIES);
+	} while (ret == -EBUSY);
 	downgrade_write(&bank_atomic_rwsem);
 	return ret;
 }
@@ -285,6 +309,7 @@ int bank_transfer(struct bank_transfer *t)
 {
 	unsigned int us = bank_delay_in_force();
 	bool undone = false;
+	unsigned long flags;
 	int ret;
 
 	switch (bank_mode) {
@@ -292,7 +317,9 @@ int bank_transfer(struct bank_transfer *t)
 		ret = bank_spin_enter();
 		if (ret)
 			break;
+		flags = bank_payer_block();	/* see interest.c */
 		ret = bank_transfer_spinlock(t);
+		bank_payer_unblock(flags);
 		bank_spin_leave();
 		break;
 	case BANK_LOCK_MUTEX:
@@ -390,13 +417,17 @@ static void bank_mutex_unlock_all(void)
  */
 int bank_accounts_snapshot(struct bank_accounts *all)
 {
+	unsigned long flags;
+
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
 		if (bank_spin_enter())
 			return -ERESTARTSYS;
+		flags = bank_payer_block();	/* see interest.c */
 		bank_spin_lock_all();
 		bank_accounts_read(all);
 		bank_spin_unlock_all();
+		bank_payer_unblock(flags);
 		bank_spin_leave();
 		break;
 	case BANK_LOCK_MUTEX:

@@ -25,6 +25,8 @@
  *   mode.c      which mode is in force, and when it may change [5]
  *   accounts.c  the accounts, transfers and their lock order [6]
  *   stats.c     the statistics; reset and snapshot under the mode's lock
+ *   interest.c  interest paid by a timer, in softirq, hardirq or a workqueue:
+ *               why spinlocks exist, and which primitive each context needs
  * and the plumbing, which no task needs:
  *   main.c      the misc device, its ioctls, read(), parameters, init/exit
  *   sysfs.c     /sys/class/misc/bank/: the balance and the counters
@@ -36,9 +38,15 @@
  *   misc_mtx (taken by misc_open() around bank_open(), on 6.1 at least)
  *     bank_open_lock     open/release against a change of lock mode
  *       bank_spin_slots  (mode spinlock: at most two tasks at the spinlocks)
- *         bank_atomic_rwsem (mode atomic), or
+ *         bank_atomic_rwsem (mode atomic), then bank_interest_lock, or
  *         account i's mutex or spinlock, then account j's, i < j (lock_order
  *         "naive" breaks this rule on purpose: the deadlock lesson)
+ * The interest payer (interest.c) takes one account's lock at a time, or
+ * bank_interest_lock alone, from the context that interest_ctx names.
+ * Process context holds those spinlocks with the payer kept off its CPU
+ * (bank_payer_block(): what makes spin_lock() spin_lock_bh() against a
+ * softirq payer, spin_lock_irqsave() against a hardirq one), or the payer
+ * could interrupt the holder and spin on its lock for ever.
  * bank_wq's own lock (wake_up, wait_event) is never taken under an account's
  * lock or bank_atomic_rwsem (only bank_init()'s reset wakes it, empty,
  * under bank_open_lock), and no user memory is touched under a bank lock:
@@ -92,6 +100,25 @@
 #ifndef kzalloc_obj
 #define kzalloc_obj(obj, gfp)	kzalloc(sizeof(obj), gfp)
 #endif
+
+/* Where the interest payer runs: the values of interest_ctx (interest.c). */
+enum bank_ctx {
+	BANK_CTX_SOFTIRQ,	/* an hrtimer in soft mode: timer softirq */
+	BANK_CTX_HARDIRQ,	/* an hrtimer in hard mode: the timer interrupt */
+	BANK_CTX_WORKQUEUE,	/* the timer queues a work item: a kworker task */
+	BANK_CTX_COUNT
+};
+
+/* interest_lock: how process context holds a lock that the payer takes. */
+enum bank_guard {
+	BANK_GUARD_SAFE,	/* the payer kept off the CPU: the right primitive */
+	BANK_GUARD_PLAIN,	/* spin_lock() alone: the wrong one, for lockdep */
+};
+
+/* Credited to every account at each tick: 1, so that it never overflows past S64_MAX. */
+#define BANK_INTEREST		1
+/* interest_ms: 0 (no interest) to this. */
+#define BANK_INTEREST_MS_MAX	10000
 
 /* delay_us: a sleeping delay (mutex, atomic, none) may be this long... */
 #define BANK_DELAY_MAX_US	10000
@@ -242,6 +269,22 @@ extern struct rw_semaphore bank_atomic_rwsem;
 extern struct bank_counters bank_counts;
 
 /*
+ * interest.c, written like bank_mode (under bank_open_lock, nothing open)
+ * and only with the payer stopped: bank_interest_ctx (BANK_CTX_*),
+ * bank_interest_guard (enum bank_guard). The payer and every ioctl read
+ * them with no lock.
+ *
+ * bank_interest_lock (interest.c), mode atomic: the payer holds it for a
+ * whole payment, a reset or a snapshot inside bank_atomic_rwsem held
+ * exclusively; so neither sees a payment half made (a balance paid, its
+ * "expected" not yet). The payer cannot take the rwsem: a timer may not
+ * sleep.
+ */
+extern int bank_interest_ctx;
+extern int bank_interest_guard;
+extern spinlock_t bank_interest_lock;
+
+/*
  * bank_spin_slots (update.c), mode spinlock: who may be at a bank spinlock.
  * Not a lock on data: it bounds how long a spinner spins (see update.c).
  *
@@ -275,8 +318,12 @@ int bank_open(struct inode *inode, struct file *file);
 int bank_release(struct inode *inode, struct file *file);
 void bank_note_delay_cap(int mode, unsigned int us);
 
+/* mode.c */
+bool bank_device_open(void);
+
 /* accounts.c: the accounts, transfers and their lock order */
 void bank_ledgers_init(void);
+void bank_ledgers_set_class(int ctx);
 int bank_transfer(struct bank_transfer *t);
 int bank_accounts_snapshot(struct bank_accounts *all);
 
@@ -284,6 +331,15 @@ int bank_accounts_snapshot(struct bank_accounts *all);
 void bank_count_success(const struct bank_req *req, s64 delta);
 int bank_reset(s64 balance);
 int bank_snapshot(struct bank_stats *st);
+
+/* interest.c: interest paid by a timer */
+unsigned long bank_payer_block(void);
+void bank_payer_unblock(unsigned long flags);
+int bank_interest_allows(int mode);
+void bank_interest_stop(void);
+void bank_interest_start(void);
+int bank_interest_init(void);
+void bank_interest_exit(void);
 
 /* main.c: /dev/bank */
 int bank_show(struct seq_file *m, void *v);

@@ -221,6 +221,40 @@ TRACE_EVENT(bank_transfer,
 		      bank_trace_mode_name(__entry->mode))
 );
 
+/* Where interest was paid from: enum bank_ctx, as interest_ctx names it. */
+#define bank_trace_ctx_name(ctx)					\
+	__print_symbolic(ctx,						\
+			 { 0,	"softirq" },				\
+			 { 1,	"hardirq" },				\
+			 { 2,	"workqueue" })
+
+/*
+ * The interest payer (interest.c) paid @amount into each of @accounts
+ * accounts, leaving account 0 at @balance. @ctx: the context the payment
+ * ran in, as the kernel saw it (in a hard interrupt, serving a softirq,
+ * or a task: the workqueue's). Not part of the update sequence above:
+ * like a transfer, it changes account 0 without a bank_read and
+ * bank_write, and it counts in "expected" and "deposits".
+ */
+TRACE_EVENT(bank_interest,
+	    TP_PROTO(u32 accounts, s64 amount, s64 balance, int ctx, int mode),
+	    TP_ARGS(accounts, amount, balance, ctx, mode),
+	    TP_STRUCT__entry(__field(u32, accounts)
+			     __field(s64, amount)
+			     __field(s64, balance)
+			     __field(int, ctx)
+			     __field(int, mode)),
+	    TP_fast_assign(__entry->accounts = accounts;
+			   __entry->amount = amount;
+			   __entry->balance = balance;
+			   __entry->ctx = ctx;
+			   __entry->mode = mode;),
+	    TP_printk("accounts=%u amount=%lld balance=%lld ctx=%s lock=%s",
+		      __entry->accounts, __entry->amount, __entry->balance,
+		      bank_trace_ctx_name(__entry->ctx),
+		      bank_trace_mode_name(__entry->mode))
+);
+
 #endif /* _BANK_TRACE_H */
 
 /* Out of tree: Kbuild puts module/ on the include path for this. */

@@ -311,22 +311,33 @@ static int __init bank_init(void)
 	if (ret)
 		return ret;
 
+	/* Checks the parameters of interest, and starts paying. */
+	ret = bank_interest_init();
+	if (ret)
+		return ret;
+
 	/* Last: once registered, the device can be opened. */
 	ret = misc_register(&bank_miscdev);
 	if (ret) {
 		pr_err("cannot register /dev/bank: %d\n", ret);
-		return ret;
+		goto out_stop_interest;
 	}
 	pr_info("/dev/bank ready: lock=%s accounts=%u initial_balance=%ld delay_us=%u\n",
 		bank_lock_names[READ_ONCE(bank_mode)], bank_naccounts,
 		initial_balance, READ_ONCE(bank_delay_us));
 	return 0;
+
+out_stop_interest:
+	bank_interest_exit();
+	return ret;
 }
 
 static void __exit bank_exit(void)
 {
 	/* First: no new descriptor after this; none is open (.owner). */
 	misc_deregister(&bank_miscdev);
+	/* Then no timer, no work: their code goes away with the module. */
+	bank_interest_exit();
 }
 
 module_init(bank_init);

@@ -77,6 +77,13 @@ int bank_release(struct inode *inode, struct file *file)
 	return single_release(inode, file);
 }
 
+/* Is /dev/bank open? For the parameters of interest.c. */
+bool bank_device_open(void)
+{
+	lockdep_assert_held(&bank_open_lock);
+	return bank_open_count;
+}
+
 /* Say so when the spinlock will busy-wait less than delay_us asks. */
 void bank_note_delay_cap(int mode, unsigned int us)
 {
@@ -115,6 +122,12 @@ static int bank_mode_set(const char *val, const struct kernel_param *kp)
 		ret = -EINVAL;
 		goto out_unlock;
 	}
+	/* Not a mutex for a timer: interest.c says why. */
+	ret = bank_interest_allows(mode);
+	if (ret)
+		goto out_unlock;
+	/* No payment while the balances move, nor one in the old mode's way. */
+	bank_interest_stop();
 	for (i = 0; i < BANK_ACCOUNTS_LIMIT; i++) {
 		struct bank_ledger *a = &bank_ledgers[i];
 
@@ -125,6 +138,7 @@ static int bank_mode_set(const char *val, const struct kernel_param *kp)
 	}
 	/* The balances before the mode: pairs with bank_peek()'s acquire. */
 	smp_store_release(&bank_mode, mode);
+	bank_interest_start();
 	bank_note_delay_cap(mode, READ_ONCE(bank_delay_us));
 out_unlock:
 	mutex_unlock(&bank_open_lock);

@@ -13,7 +13,7 @@
 /*
  * What happened since the last reset (see struct bank_counters). Reset
  * under the mode's lock (in mode atomic, bank_atomic_rwsem held
- * exclusively).
+ * exclusively, then bank_interest_lock).
  */
 struct bank_counters bank_counts;
 
@@ -34,14 +34,17 @@ void bank_count_success(const struct bank_req *req, s64 delta)
 static int bank_call_locked(void (*fn)(void *arg), void *arg)
 {
 	struct bank_ledger *a = &bank_ledgers[0];
+	unsigned long flags;
 
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
 		if (bank_spin_enter())
 			return -ERESTARTSYS;
+		flags = bank_payer_block();	/* see interest.c */
 		spin_lock(&a->spinlock);
 		fn(arg);
 		spin_unlock(&a->spinlock);
+		bank_payer_unblock(flags);
 		bank_spin_leave();
 		break;
 	case BANK_LOCK_MUTEX:
@@ -53,7 +56,12 @@ static int bank_call_locked(void (*fn)(void *arg), void *arg)
 	case BANK_LOCK_ATOMIC:
 		if (down_write_killable(&bank_atomic_rwsem))
 			return -ERESTARTSYS;
+		/* The rwsem keeps the tasks out, this the payer (interest.c). */
+		flags = bank_payer_block();
+		spin_lock(&bank_interest_lock);
 		fn(arg);
+		spin_unlock(&bank_interest_lock);
+		bank_payer_unblock(flags);
 		up_write(&bank_atomic_rwsem);
 		break;
 	default:

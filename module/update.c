@@ -209,8 +209,9 @@ out_unlock:
  * entries to find which one failed: at most once per try, with preemption
  * on.) A caller that loses
  * BANK_CAS_TRIES times in a row stops the other updates (the rwsem,
- * exclusively) for one try that cannot lose: nobody starves, however fast
- * the others go.
+ * exclusively): then only the interest payer, which cannot take the rwsem
+ * (interest.c), can make it lose, once a tick at most. Nobody starves,
+ * however fast the others go.
  */
 static int bank_update_atomic(struct bank_ledger *a, const struct bank_req *req,
 			      s64 *balance)
@@ -251,9 +252,11 @@ static int bank_update_atomic(struct bank_ledger *a, const struct bank_req *req,
 		return -EINTR;
 	old = atomic64_read(&a->abalance);
 	trace_bank_read(old, req->change.net, BANK_LOCK_ATOMIC);
-	ret = bank_apply(old, &req->change, &new);
+	/* Only the interest payer can still get in between, once a tick. */
+	do {
+		ret = bank_apply(old, &req->change, &new);
+	} while (!ret && !atomic64_try_cmpxchg(&a->abalance, &old, new));
 	if (!ret) {
-		atomic64_set(&a->abalance, new);
 		trace_bank_write(old, new, new - old, BANK_LOCK_ATOMIC);
 		bank_count_success(req, new - old);
 		*balance = new;
@@ -278,6 +281,7 @@ out_unlock_shared:
 int bank_update(const struct bank_req *req, s64 *balance)
 {
 	struct bank_ledger *a = &bank_ledgers[0];
+	unsigned long flags;
 	int ret;
 
 	trace_bank_update_begin(req->change.net, bank_mode);
@@ -286,7 +290,15 @@ int bank_update(const struct bank_req *req, s64 *balance)
 		ret = bank_spin_enter();
 		if (ret)
 			break;
+		/*
+		 * The interest payer takes this lock too, maybe from a softirq
+		 * or a hardirq: it must not interrupt this CPU while it holds
+		 * it (interest.c). With the spin_lock() inside, this makes
+		 * spin_lock_bh() or spin_lock_irqsave(), as interest_ctx needs.
+		 */
+		flags = bank_payer_block();
 		ret = bank_update_spinlock(a, req, balance);
+		bank_payer_unblock(flags);
 		bank_spin_leave();
 		break;
 	case BANK_LOCK_MUTEX:

@@ -650,14 +650,22 @@ static void op_read(void)
 	seen(C_READ, r < 0 ? errno : 0);
 }
 
-/* Parameters while the device is open: lock and lock_order EBUSY. */
+/*
+ * Parameters while the device is open: lock, lock_order and the interest
+ * payer's EBUSY.
+ */
 static void op_param(void)
 {
 	static const char *const locks[] = { "none", "spinlock", "mutex", "atomic" };
+	static const char *const interest[][2] = {
+		{ "interest_ms", "1" }, { "interest_ms", "0" },
+		{ "interest_ctx", "softirq" }, { "interest_ctx", "hardirq" },
+		{ "interest_lock", "plain" },
+	};
 	char v[8];
 	int r;
 
-	switch (below(4)) {
+	switch (below(5)) {
 	case 0:
 		r = bank_param_write("lock", locks[below(4)]);
 		break;
@@ -671,15 +679,19 @@ static void op_param(void)
 			fail("worker %d: delay_us=%s refused: %s", me, v, strerror(errno));
 		seen(C_PARAM, r < 0 ? errno : 0);
 		return;
-	default:
+	case 3:
 		r = bank_param_write("delay_us", "10001");
 		if (r == 0 || errno != EINVAL)
 			fail("worker %d: delay_us=10001: %s", me, r ? strerror(errno) : "accepted");
 		seen(C_PARAM, EINVAL);
 		return;
+	default:
+		r = below(5);
+		r = bank_param_write(interest[r][0], interest[r][1]);
+		break;
 	}
 	if (r == 0 || errno != EBUSY)
-		fail("worker %d: a lock parameter written while open: %s", me,
+		fail("worker %d: a parameter for a closed device written while open: %s", me,
 		     r ? strerror(errno) : "accepted");
 	seen(C_PARAM, r < 0 ? errno : 0);
 }
