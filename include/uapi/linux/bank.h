@@ -179,4 +179,45 @@ struct bank_accounts {
 #define BANK_IOC_GET_ACCOUNT	_IOWR(BANK_IOC_MAGIC, 0x07, struct bank_account)
 #define BANK_IOC_GET_ACCOUNTS	_IOWR(BANK_IOC_MAGIC, 0x08, struct bank_accounts)
 
+/* Statements read while transfers run: appended, the ABI above unchanged. */
+
+/*
+ * How BANK_IOC_GET_ACCOUNTS reads the accounts while transfers run: the
+ * module parameter "statement", and bank_readers.statement. Only locks and
+ * none work with every lock mode; the others need a lock that transfers
+ * hold (lock=spinlock or lock=mutex), and are refused with none and atomic.
+ */
+#define BANK_STATEMENT_LOCKS	0	/* every account's lock, in order */
+#define BANK_STATEMENT_NONE	1	/* no lock: a statement may be torn */
+#define BANK_STATEMENT_RWLOCK	2	/* rwlock_t: readers share, spinning */
+#define BANK_STATEMENT_RWSEM	3	/* rw_semaphore: readers share, asleep */
+#define BANK_STATEMENT_SEQLOCK	4	/* seqlock_t: readers retry */
+#define BANK_STATEMENT_RCU	5	/* a copy per transfer, read under RCU */
+
+/**
+ * struct bank_readers - what the statements met since "statement" was set
+ * @statements: BANK_IOC_GET_ACCOUNTS calls answered
+ * @torn:       statements whose accounts 1 and up did not add up to the
+ *              money that the transfers had left there: a transfer was
+ *              seen half done. Possible only with strategy none, lock mode
+ *              none, or money in flight in mode atomic.
+ * @retries:    seqlock: read passes started again after a transfer
+ * @fallbacks:  seqlock: statements that took the lock, their lockless
+ *              passes spent
+ * @copies:     rcu: copies of the balances published
+ * @statement:  the strategy in force, BANK_STATEMENT_*
+ * @flags:      0
+ */
+struct bank_readers {
+	__u64 statements;
+	__u64 torn;
+	__u64 retries;
+	__u64 fallbacks;
+	__u64 copies;
+	__u32 statement;
+	__u32 flags;
+};
+
+#define BANK_IOC_GET_READERS	_IOR(BANK_IOC_MAGIC, 0x0C, struct bank_readers)
+
 #endif /* _UAPI_LINUX_BANK_H */
