@@ -49,7 +49,7 @@ OUT ?=
 
 PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
 # The suite: tests/suite/TOPIC.c is the program suite-TOPIC.
-SUITE := device ioctls wait modes reply transfer programs trace kernel
+SUITE := device ioctls wait modes reply transfer programs trace statement kernel
 COMMON := userspace/bank_client.c
 HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h
 SUITE_HEADERS := tests/suite/harness.h tests/suite/helpers.h

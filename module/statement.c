@@ -136,7 +136,10 @@ static void bank_read_all(struct bank_accounts *all, s64 *others)
  * statement=none. TORN, ON PURPOSE: a transfer may come between the reads
  * of its two accounts. Plain reads, as in lock mode none, so that KCSAN
  * sees the race; delay_us between the first half of the accounts and the
- * second widens the window, as it widens an update's.
+ * second widens the window, as it widens an update's. Account 0 last, just
+ * before bank_others: a transfer into or out of it that the other reads
+ * missed then shows in accounts 1 and up (but one that lands between
+ * those last two reads is counted torn although the statement was whole).
  */
 static noinline __noclone void bank_statement_none(struct bank_accounts *all,
 						   s64 *others,
@@ -144,13 +147,15 @@ static noinline __noclone void bank_statement_none(struct bank_accounts *all,
 {
 	unsigned int half = bank_naccounts / 2, i;
 
-	for (i = 0; i < bank_naccounts; i++) {
+	for (i = 1; i <= bank_naccounts; i++) {
+		unsigned int k = i % bank_naccounts;
+
 		if (i == half)
 			bank_delay(us, true);
 		if (bank_mode == BANK_LOCK_ATOMIC)
-			all->balances[i] = atomic64_read(&bank_ledgers[i].abalance);
+			all->balances[k] = atomic64_read(&bank_ledgers[k].abalance);
 		else
-			all->balances[i] = bank_ledgers[i].balance;
+			all->balances[k] = bank_ledgers[k].balance;
 	}
 	*others = atomic64_read(&bank_others);
 }
