@@ -16,6 +16,8 @@
 #   make debug-kernel build the debug kernel (lockdep, KCSAN, KUnit) once
 #   make check-debug  make check on the debug kernel
 #   make demo-kcsan   KCSAN's report of lock mode none's race
+#   make demo-readers statements read while transfers run: a row per
+#                     strategy of "statement" (locks ... rcu)
 #   make demo-deadlock two transfers deadlock; lockdep proves it; the fix
 #                     (builds the debug kernel once, ~10 min; STOCK=1: part 1 only)
 #   make check-matrix the suite on every Debian kernel from 5.10 to 7.3-rc,
@@ -47,7 +49,7 @@ LDLIBS += -lpthread
 # OUT=dir puts the programs there instead of in userspace/ and tests/.
 OUT ?=
 
-PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
+PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer bank-statement
 # The suite: tests/suite/TOPIC.c is the program suite-TOPIC.
 SUITE := device ioctls wait modes reply transfer programs trace statement kernel
 COMMON := userspace/bank_client.c
@@ -62,7 +64,7 @@ SUITE_BINS := $(foreach s,$(SUITE),$(call prog,suite-$(s),tests/suite))
 
 .PHONY: all module progs clean check lint demo bench bench-guard \
 	bench-baseline vm-shell help \
-	debug-kernel check-debug demo-kcsan demo-deadlock check-matrix \
+	debug-kernel check-debug demo-kcsan demo-deadlock demo-readers check-matrix \
 	check-distro fuzz check-sanitize sanitize-kernel \
 	exercise grade check-lab lab-demo check-hang soak
 
@@ -148,6 +150,9 @@ demo-kcsan:
 
 demo-deadlock:
 	@STOCK=$(STOCK) scripts/targets/demo-deadlock.sh
+
+demo-readers:
+	@scripts/targets/demo-readers.sh
 
 KERNELS ?=
 check-matrix:
