@@ -100,6 +100,7 @@ static struct {
 	atomic64_t retries;
 	atomic64_t fallbacks;
 	atomic64_t copies;
+	atomic64_t copy_waits;
 } bank_readers;
 
 /* Why @statement cannot go with lock mode @mode, or NULL if it can. */
@@ -316,6 +317,7 @@ static void bank_copy_retire(struct bank_copy *old)
 		return;
 	}
 	atomic_dec(&bank_copies_waiting);
+	atomic64_inc(&bank_readers.copy_waits);
 	synchronize_rcu();
 	kfree(old);
 }
@@ -465,6 +467,7 @@ void bank_statement_counts(struct bank_readers *r)
 	r->retries = atomic64_read(&bank_readers.retries);
 	r->fallbacks = atomic64_read(&bank_readers.fallbacks);
 	r->copies = atomic64_read(&bank_readers.copies);
+	r->copy_waits = atomic64_read(&bank_readers.copy_waits);
 	r->statement = bank_statement;
 }
 
@@ -475,6 +478,7 @@ static void bank_readers_reset(void)
 	atomic64_set(&bank_readers.retries, 0);
 	atomic64_set(&bank_readers.fallbacks, 0);
 	atomic64_set(&bank_readers.copies, 0);
+	atomic64_set(&bank_readers.copy_waits, 0);
 }
 
 /*

@@ -43,8 +43,9 @@ static void usage(void)
 	       "  -t, --seconds=S       how long (default 2)\n"
 	       "  -c, --csv             one line of comma-separated values, no header:\n"
 	       "                        statement,lock,readers,writers,statements_per_s,\n"
-	       "                        transfers_per_s,wait_median_us,wait_p99_us,torn,\n"
-	       "                        kernel_torn,retries,fallbacks,copies\n"
+	       "                        transfers_per_s,wait_median_us,wait_p99_us,\n"
+	       "                        wait_max_us,torn,kernel_torn,retries,fallbacks,\n"
+	       "                        copies,copy_waits\n"
 	       "  -d, --device=PATH     the device (default " BANK_DEVICE ")\n"
 	       "  -h, --help            this help\n"
 	       "\n"
@@ -191,7 +192,7 @@ int main(int argc, char **argv)
 	struct bank_saved saved;
 	long long total, start, end, elapsed;
 	long statements = 0, torn = 0, transfers = 0;
-	double seconds = 2, median = 0, p99 = 0;
+	double seconds = 2, median = 0, p99 = 0, max = 0;
 	int csv = 0, opt, fd, i, status, rc = 0, promise;
 	struct bank_stats st;
 	struct shared *sh;
@@ -310,32 +311,35 @@ int main(int argc, char **argv)
 		qsort(all_ns, nsamples, sizeof(*all_ns), cmp_long);
 		median = all_ns[nsamples / 2] / 1000.0;
 		p99 = all_ns[(nsamples * 99) / 100] / 1000.0;
+		max = all_ns[nsamples - 1] / 1000.0;
 	}
 	free(all_ns);
 
 	if (bank_param_read("statement", buf, sizeof(buf)) < 0)
 		die_bank_errno("read " BANK_PARAMS "/statement");
 	if (csv) {
-		printf("%s,%s,%lld,%lld,%.0f,%.0f,%.1f,%.1f,%ld,%llu,%llu,%llu,%llu\n",
+		printf("%s,%s,%lld,%lld,%.0f,%.0f,%.1f,%.1f,%.1f,%ld,%llu,%llu,%llu,%llu,%llu\n",
 		       buf, bank_lock_name(st.lock), (long long)readers,
 		       (long long)writers, statements * 1e9 / elapsed,
-		       transfers * 1e9 / elapsed, median, p99, torn,
+		       transfers * 1e9 / elapsed, median, p99, max, torn,
 		       (unsigned long long)(kr.torn - kr0.torn),
 		       (unsigned long long)(kr.retries - kr0.retries),
 		       (unsigned long long)(kr.fallbacks - kr0.fallbacks),
-		       (unsigned long long)(kr.copies - kr0.copies));
+		       (unsigned long long)(kr.copies - kr0.copies),
+		       (unsigned long long)(kr.copy_waits - kr0.copy_waits));
 	} else {
 		printf("statement=%s lock=%s delay_us=%u accounts=%u: %lld readers, %lld writers, %.1f s\n",
 		       buf, bank_lock_name(st.lock), st.delay_us, all.count,
 		       (long long)readers, (long long)writers, elapsed / 1e9);
-		printf("statements/s %.0f, transfers/s %.0f, transfer wait median %.1f us, p99 %.1f us\n",
+		printf("statements/s %.0f, transfers/s %.0f, transfer time median %.1f us, p99 %.1f us, max %.1f us\n",
 		       statements * 1e9 / elapsed, transfers * 1e9 / elapsed,
-		       median, p99);
-		printf("torn %ld (the kernel: %llu), retries %llu, fallbacks %llu, copies %llu\n",
+		       median, p99, max);
+		printf("torn %ld (the kernel: %llu), retries %llu, fallbacks %llu, copies %llu (%llu waited for a grace period)\n",
 		       torn, (unsigned long long)(kr.torn - kr0.torn),
 		       (unsigned long long)(kr.retries - kr0.retries),
 		       (unsigned long long)(kr.fallbacks - kr0.fallbacks),
-		       (unsigned long long)(kr.copies - kr0.copies));
+		       (unsigned long long)(kr.copies - kr0.copies),
+		       (unsigned long long)(kr.copy_waits - kr0.copy_waits));
 	}
 
 	if (statement) {

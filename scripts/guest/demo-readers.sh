@@ -14,11 +14,11 @@ step() {
 
 echo "Statements (every account's balance) read by 2 processes while 2 others"
 echo "transfer money between $(cat /sys/module/bank/parameters/accounts) accounts, ${seconds} s a row, lock=mutex;"
-echo "the strategy is bank.ko's parameter 'statement'. Wait: a transfer's time in"
-echo "the kernel, in microseconds. Torn: statements whose total was not the bank's."
+echo "the strategy is bank.ko's parameter 'statement'. median, p99, max: a transfer's"
+echo "time in the kernel, in microseconds. torn: statements whose total was not the bank's."
 echo
-printf '%-8s %7s %12s %11s %9s %9s %6s %8s %9s %7s\n' statement readers statements/s transfers/s \
-	"wait med" "wait p99" torn retries fallbacks copies
+printf '%-9s %7s %12s %11s %8s %8s %8s %6s %7s %9s %6s %6s\n' statement readers statements/s transfers/s \
+	median p99 max torn retries fallbacks copies waited
 for row in "locks 0" "locks 2" "none 2" "rwlock 2" "rwsem 2" "seqlock 2" "rcu 2"; do
 	set -- $row
 	step "bank-statement -s $1 -r $2"
@@ -26,10 +26,11 @@ for row in "locks 0" "locks 2" "none 2" "rwlock 2" "rwsem 2" "seqlock 2" "rcu 2"
 	rc=$?
 	[ $rc = 0 ] || status=1
 	[ -n "$line" ] || { echo "$1: bank-statement failed ($rc)"; continue; }
-	# statement,lock,readers,writers,statements/s,transfers/s,med,p99,torn,kernel_torn,retries,fallbacks,copies
+	# statement,lock,readers,writers,statements/s,transfers/s,median,p99,
+	# max,torn,kernel_torn,retries,fallbacks,copies,copy_waits
 	echo "$line" | awk -F, -v r="$2" '{
 		s = (r == 0) ? "-" : $5
-		printf "%-8s %7s %12s %11s %9s %9s %6s %8s %9s %7s\n", $1, $3, s, $6, $7, $8, $9, $11, $12, $13 }'
+		printf "%-9s %7s %12s %11s %8s %8s %8s %6s %7s %9s %6s %6s\n", $1, $3, s, $6, $7, $8, $9, $10, $12, $13, $14, $15 }'
 done
 
 cat <<'TEXT'
@@ -47,6 +48,8 @@ What each row teaches:
            meanwhile (retries), and after 8 tries takes the lock (fallbacks).
   rcu      a statement never waits and never retries: it reads the last copy
            published. Every transfer pays instead: it allocates and publishes
-           a copy of every balance, and the old copy waits a grace period.
+           a copy of every balance, and the old copy waits a grace period;
+           when 256 old copies wait already, the transfer itself waits for
+           one (waited), which bounds the memory the copies take.
 TEXT
 exit $status

@@ -45,9 +45,9 @@ BANK_ACCOUNT = struct.Struct("=IIq")      # id, flags, balance
 BANK_ACCOUNTS = struct.Struct("=IIQQ%dq" % BANK_ACCOUNTS_MAX)
                                           # count, flags, deposits,
                                           # withdrawals, balances[64]
-BANK_READERS = struct.Struct("=QQQQQII")  # statements, torn, retries,
-                                          # fallbacks, copies, statement,
-                                          # flags
+BANK_READERS = struct.Struct("=QQQQQQII")  # statements, torn, retries,
+                                           # fallbacks, copies, copy_waits,
+                                           # statement, flags
 S64 = struct.Struct("=q")
 
 STATS_FIELDS = ("balance", "expected", "deposits", "withdrawals",
@@ -60,7 +60,7 @@ BANK_BATCH_MAX = 4096
  BANK_STATEMENT_RWSEM, BANK_STATEMENT_SEQLOCK, BANK_STATEMENT_RCU) = range(6)
 STATEMENT_NAMES = ("locks", "none", "rwlock", "rwsem", "seqlock", "rcu")
 READERS_FIELDS = ("statements", "torn", "retries", "fallbacks", "copies",
-                  "statement", "flags")
+                  "copy_waits", "statement", "flags")
 
 BANK_IOC_MAGIC = 0xB8
 BANK_IOC_DEPOSIT = _iowr(BANK_IOC_MAGIC, 0x00, BANK_OP.size)

@@ -205,6 +205,8 @@ struct bank_accounts {
  * @fallbacks:  seqlock: statements that took the lock, their lockless
  *              passes spent
  * @copies:     rcu: copies of the balances published
+ * @copy_waits: rcu: transfers that waited for a grace period themselves,
+ *              too many old copies waiting to be freed already
  * @statement:  the strategy in force, BANK_STATEMENT_*
  * @flags:      0
  */
@@ -214,6 +216,7 @@ struct bank_readers {
 	__u64 retries;
 	__u64 fallbacks;
 	__u64 copies;
+	__u64 copy_waits;
 	__u32 statement;
 	__u32 flags;
 };
