@@ -14,11 +14,11 @@ step() {
 
 echo "Statements (every account's balance) read by 2 processes while 2 others"
 echo "transfer money between $(cat /sys/module/bank/parameters/accounts) accounts, ${seconds} s a row, lock=mutex;"
-echo "the strategy is bank.ko's parameter 'statement'. median, p99, max: a transfer's"
-echo "time in the kernel, in microseconds. torn: statements whose total was not the bank's."
+echo "the strategy is bank.ko's parameter 'statement'. median, p99: a transfer's time"
+echo "in the kernel, in microseconds. torn: statements whose total was not the bank's."
 echo
-printf '%-9s %7s %12s %11s %8s %8s %8s %6s %7s %9s %6s %6s\n' statement readers statements/s transfers/s \
-	median p99 max torn retries fallbacks copies waited
+printf '%-9s %7s %12s %11s %7s %7s %6s %7s %9s %6s %6s\n' statement readers statements/s transfers/s \
+	median p99 torn retries fallbacks copies waited
 for row in "locks 0" "locks 2" "none 2" "rwlock 2" "rwsem 2" "seqlock 2" "rcu 2"; do
 	set -- $row
 	step "bank-statement -s $1 -r $2"
@@ -30,7 +30,7 @@ for row in "locks 0" "locks 2" "none 2" "rwlock 2" "rwsem 2" "seqlock 2" "rcu 2"
 	# max,torn,kernel_torn,retries,fallbacks,copies,copy_waits
 	echo "$line" | awk -F, -v r="$2" '{
 		s = (r == 0) ? "-" : $5
-		printf "%-9s %7s %12s %11s %8s %8s %8s %6s %7s %9s %6s %6s\n", $1, $3, s, $6, $7, $8, $9, $10, $12, $13, $14, $15 }'
+		printf "%-9s %7s %12s %11s %7s %7s %6s %7s %9s %6s %6s\n", $1, $3, s, $6, $7, $8, $10, $12, $13, $14, $15 }'
 done
 
 cat <<'TEXT'

@@ -198,6 +198,85 @@ TEST_TIMEOUT(none_tears_statements, 120)
 	EXPECT_TRUE(r.torn > 0);
 }
 
+#define TRACEFS "/sys/kernel/tracing"
+
+/* The statement's events in the trace: begin, retry, end, and ends TORN. */
+struct traced {
+	long begin, retry, end, torn;
+};
+
+/* Record the bank_statement_* events while run_readers() runs. */
+static struct traced trace_readers(long ms, struct seen *seen)
+{
+	struct traced tr = { 0 };
+	char line[512];
+	FILE *f;
+
+	ASSERT_EQ(run("echo 0 > " TRACEFS "/tracing_on && echo > " TRACEFS "/trace && "
+		      "echo 1 > " TRACEFS "/events/bank/bank_statement_begin/enable && "
+		      "echo 1 > " TRACEFS "/events/bank/bank_statement_retry/enable && "
+		      "echo 1 > " TRACEFS "/events/bank/bank_statement_end/enable && "
+		      "echo 1 > " TRACEFS "/tracing_on"), 0);
+	*seen = run_readers(1, 2, ms, accounts_total_now());
+	ASSERT_EQ(run("echo 0 > " TRACEFS "/tracing_on && "
+		      "echo 0 > " TRACEFS "/events/bank/enable"), 0);
+	f = fopen(TRACEFS "/trace", "r");
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		tr.begin += strstr(line, ": bank_statement_begin:") != NULL;
+		tr.retry += strstr(line, ": bank_statement_retry:") != NULL;
+		if (strstr(line, ": bank_statement_end:")) {
+			tr.end++;
+			tr.torn += strstr(line, " TORN") != NULL;
+		}
+	}
+	fclose(f);
+	ASSERT_EQ(run("echo > " TRACEFS "/trace && echo 1 > " TRACEFS "/tracing_on"), 0);
+	return tr;
+}
+
+/*
+ * The events of a statement, against the kernel's counters: a seqlock
+ * reader's retries, and the torn statements of strategy none. Switching
+ * events patches code live: only in make check's VM (see suite-trace).
+ */
+TEST_TIMEOUT(statement_traced_begin_retry_end, 120)
+{
+	const char *k = getenv("KBANK_KERNEL");
+	struct bank_readers r;
+	struct traced tr;
+	struct seen seen;
+
+	if (access(TRACEFS "/events/bank/bank_statement_end", F_OK) != 0)
+		SKIP("no bank events in %s (kernel without tracepoints?)", TRACEFS);
+	if (k && strcmp(k, "stock") && strcmp(k, "6.1"))
+		SKIP("events are switched on and off only in make check's VM, not on %s", k);
+	reload("accounts=8");
+	use("seqlock", "mutex", "200");
+	tr = trace_readers(1000, &seen);
+	r = get_readers();
+	TH_LOG("seqlock: %ld statements, traced %ld begin, %ld retry, %ld end; kernel: %llu retries",
+	       seen.statements, tr.begin, tr.retry, tr.end,
+	       (unsigned long long)r.retries);
+	EXPECT_TRUE(seen.statements > 0);
+	/* The harness's own statement before the run is traced too. */
+	EXPECT_EQ(tr.begin, (long)r.statements);
+	EXPECT_EQ(tr.end, (long)r.statements);
+	EXPECT_EQ(tr.retry, (long)r.retries);
+	EXPECT_TRUE(tr.retry > 0);
+	EXPECT_EQ(tr.torn, 0);
+
+	use("none", "mutex", "500");
+	tr = trace_readers(1500, &seen);
+	r = get_readers();
+	TH_LOG("none: %ld statements, %ld torn by their totals; traced %ld end, %ld TORN; kernel: %llu torn",
+	       seen.statements, seen.torn, tr.end, tr.torn,
+	       (unsigned long long)r.torn);
+	EXPECT_EQ(tr.end, (long)r.statements);
+	EXPECT_EQ(tr.torn, (long)r.torn);
+	reload("");
+}
+
 TEST(statement_refused_while_open)
 {
 	char buf[32];
