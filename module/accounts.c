@@ -362,6 +362,8 @@ static void bank_accounts_read(struct bank_accounts *all, s64 *others)
 	for (i = 0; i < bank_naccounts; i++)
 		all->balances[i] = bank_peek(&bank_ledgers[i]);
 	*others = atomic64_read(&bank_others);
+	all->deposits = atomic64_read(&bank_counts.deposits);
+	all->withdrawals = atomic64_read(&bank_counts.withdrawals);
 }
 
 /*

@@ -126,11 +126,23 @@ static void bank_read_balances(struct bank_accounts *all, unsigned int from,
 		all->balances[i] = bank_peek(&bank_ledgers[i]);
 }
 
+/*
+ * Account 0's counters, after its balance. Only statement=locks holds
+ * account 0's lock, under which deposits count: with any other strategy
+ * a deposit may fall between the balance and its count.
+ */
+static void bank_read_counters(struct bank_accounts *all)
+{
+	all->deposits = atomic64_read(&bank_counts.deposits);
+	all->withdrawals = atomic64_read(&bank_counts.withdrawals);
+}
+
 /* Every balance, and the money in accounts 1 and up, under a reader's lock. */
 static void bank_read_all(struct bank_accounts *all, s64 *others)
 {
 	bank_read_balances(all, 0, bank_naccounts);
 	*others = atomic64_read(&bank_others);
+	bank_read_counters(all);
 }
 
 /*
@@ -159,6 +171,7 @@ static noinline __noclone void bank_statement_none(struct bank_accounts *all,
 			all->balances[k] = bank_ledgers[k].balance;
 	}
 	*others = atomic64_read(&bank_others);
+	bank_read_counters(all);
 }
 
 /*
@@ -182,6 +195,7 @@ static unsigned int bank_statement_seqlock(struct bank_accounts *all,
 		bank_delay(us, true);
 		bank_read_balances(all, half, bank_naccounts);
 		*others = atomic64_read(&bank_others);
+		bank_read_counters(all);
 		if (!read_seqretry(&bank_stmt_seqlock, seq))
 			return retries;
 		retries++;
@@ -208,6 +222,7 @@ static void bank_statement_rcu(struct bank_accounts *all, s64 *others)
 	       bank_naccounts * sizeof(all->balances[0]));
 	*others = c->others;
 	rcu_read_unlock();
+	bank_read_counters(all);
 }
 
 /* Count the statement, torn if its accounts 1 and up are not @others. */
@@ -231,10 +246,9 @@ static void bank_statement_judge(const struct bank_accounts *all, s64 others,
 }
 
 /*
- * BANK_IOC_GET_ACCOUNTS: every account, by the strategy in force; 0, or
- * -ERESTARTSYS or -EINTR when a signal ended the wait for a lock (nothing
- * read). The counters come with the balances but are not part of the
- * instant: each is exact on its own.
+ * BANK_IOC_GET_ACCOUNTS: every account, and account 0's counters, by the
+ * strategy in force; 0, or -ERESTARTSYS or -EINTR when a signal ended the
+ * wait for a lock (nothing read).
  */
 int bank_statement_read(struct bank_accounts *all)
 {
@@ -274,8 +288,6 @@ int bank_statement_read(struct bank_accounts *all)
 		trace_bank_statement_end(bank_statement, ret, 0, 0, retries);
 		return ret;
 	}
-	all->deposits = atomic64_read(&bank_counts.deposits);
-	all->withdrawals = atomic64_read(&bank_counts.withdrawals);
 	bank_statement_judge(all, others, retries);
 	return 0;
 }

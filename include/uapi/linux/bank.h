@@ -165,7 +165,10 @@ struct bank_account {
  * With the spinlock and the mutex, one instant: every account's lock is
  * held, taken in account order. In mode atomic there is no such lock: each
  * balance is read on its own, and money moving between two accounts may be
- * missing from both. In mode none, anything goes.
+ * missing from both. In mode none, anything goes. The module parameter
+ * "statement" may choose another way to read (BANK_STATEMENT_* below):
+ * then the balances are one instant (but with "none"), and a deposit or
+ * withdrawal may fall between account 0's balance and its counters.
  */
 struct bank_accounts {
 	__u32 count;
