@@ -260,6 +260,7 @@ extern struct rw_semaphore bank_atomic_rwsem;
  */
 extern atomic64_t bank_others;
 extern int bank_statement;
+extern const char * const bank_statement_names[];
 
 /* A transfer's writer side of the statement's strategy (statement.c). */
 struct bank_copy;

@@ -125,8 +125,9 @@ static int bank_mode_set(const char *val, const struct kernel_param *kp)
 	}
 	why = bank_statement_refusal(bank_statement, mode);
 	if (why) {
-		pr_err("lock=%s: refused with the statement strategy in force: %s\n",
-		       bank_lock_names[mode], why);
+		pr_err("lock=%s: refused with statement=%s: %s; set statement=locks or none first\n",
+		       bank_lock_names[mode], bank_statement_names[bank_statement],
+		       why);
 		ret = -EINVAL;
 		goto out_unlock;
 	}

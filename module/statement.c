@@ -45,7 +45,8 @@
  */
 int bank_statement = BANK_STATEMENT_LOCKS;
 
-static const char * const bank_statement_names[] = {
+/* Indexed by BANK_STATEMENT_*: the names "statement" accepts. */
+const char * const bank_statement_names[] = {
 	[BANK_STATEMENT_LOCKS]		= "locks",
 	[BANK_STATEMENT_NONE]		= "none",
 	[BANK_STATEMENT_RWLOCK]		= "rwlock",

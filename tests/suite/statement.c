@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -316,6 +317,17 @@ TEST(statement_refused_with_modes_without_a_writer_side)
 	use("none", "atomic", "0");
 	use("none", "none", "0");
 	use("locks", "mutex", "0");
+	/* The kernel log says why, in the module's words. */
+	{
+		static char log[1 << 17];
+		int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof(log) - 1);
+
+		ASSERT_TRUE(n > 0);
+		log[n] = '\0';
+		EXPECT_TRUE(strstr(log, "bank: statement=rcu: refused with lock=atomic: its transfers move money in two steps, with no lock over both; use statement=locks or none") != NULL);
+		EXPECT_TRUE(strstr(log, "bank: statement=seqlock: refused with lock=none: its transfers hold no lock, so they have no writer side to take; use statement=locks or none") != NULL);
+		EXPECT_TRUE(strstr(log, "bank: lock=atomic: refused with statement=rcu: its transfers move money in two steps, with no lock over both; set statement=locks or none first") != NULL);
+	}
 	/* At load, in either order. */
 	EXPECT_EQ(mod_unload(), 0);
 	EXPECT_EQ(mod_load("statement=rcu lock=atomic"), EINVAL);

@@ -22,8 +22,9 @@
  * EFAULT after the change. BANK_IOC_GET_STATS and BANK_IOC_GET_ACCOUNTS
  * tell what the balances are. Only the output fields are written back.
  *
- * ENOMEM: BANK_IOC_BATCH and BANK_IOC_GET_ACCOUNTS allocate kernel memory;
- * when that fails, nothing changed.
+ * ENOMEM: BANK_IOC_BATCH and BANK_IOC_GET_ACCOUNTS allocate kernel memory,
+ * and so does BANK_IOC_TRANSFER with statement=rcu; when that fails,
+ * nothing changed.
  *
  * ioctl type 0xB8, numbers 0x00-0x0F: not listed in the kernel's
  * Documentation/userspace-api/ioctl/ioctl-number.rst (checked against 6.1).
