@@ -43,7 +43,9 @@ What each row teaches:
            between two of a statement's reads tears it (torn > 0).
   rwlock   statements share one lock, a transfer takes it alone: readers no
            longer block each other, but they still block writers, which spin.
-  rwsem    the same lock, whose waiters sleep instead of spinning.
+  rwsem    the same lock, whose waiters sleep instead of spinning. Neither
+           starves the transfers: a new reader queues behind a waiting writer
+           (rwlock_t), or the lock is handed to a writer that waited (rwsem).
   seqlock  a statement never blocks a transfer: it reads again when one ran
            meanwhile (retries), and after 8 tries takes the lock (fallbacks).
   rcu      a statement never waits and never retries: it reads the last copy
