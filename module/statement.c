@@ -31,7 +31,6 @@
 
 #include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
-#include <linux/rwlock.h>
 #include <linux/seqlock.h>
 #include <linux/slab.h>
 #include <linux/string.h>
