@@ -17,6 +17,8 @@
 #   make debug-kernel build the debug kernel (lockdep, KCSAN, KUnit) once
 #   make check-debug  make check on the debug kernel
 #   make demo-kcsan   KCSAN's report of lock mode none's race
+#   make demo-readers statements read while transfers run: a row per
+#                     strategy of "statement" (locks ... rcu)
 #   make demo-deadlock two transfers deadlock; lockdep proves it; the fix
 #                     (builds the debug kernel once, ~10 min; STOCK=1: part 1 only)
 #   make demo-irq     interest paid from softirq, hardirq, a workqueue; the
@@ -50,9 +52,9 @@ LDLIBS += -lpthread
 # OUT=dir puts the programs there instead of in userspace/ and tests/.
 OUT ?=
 
-PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer
+PROGS := deposit withdraw bankctl bank-race bank-bench bank-transfer bank-statement
 # The suite: tests/suite/TOPIC.c is the program suite-TOPIC.
-SUITE := device ioctls wait modes reply transfer programs trace interest kernel
+SUITE := device ioctls wait modes reply transfer programs trace interest statement kernel
 COMMON := userspace/bank_client.c
 HEADERS := include/uapi/linux/bank.h userspace/bank_client.h userspace/bankloop.h
 SUITE_HEADERS := tests/suite/harness.h tests/suite/helpers.h
@@ -65,7 +67,7 @@ SUITE_BINS := $(foreach s,$(SUITE),$(call prog,suite-$(s),tests/suite))
 
 .PHONY: all module progs clean check lint demo bench bench-guard \
 	bench-baseline bench-profile vm-shell help \
-	debug-kernel check-debug demo-kcsan demo-deadlock demo-irq check-matrix \
+	debug-kernel check-debug demo-kcsan demo-deadlock demo-irq demo-readers check-matrix \
 	check-distro fuzz check-sanitize sanitize-kernel \
 	exercise grade check-lab lab-demo check-hang soak
 
@@ -157,6 +159,9 @@ demo-deadlock:
 
 demo-irq:
 	@STOCK=$(STOCK) scripts/targets/demo-irq.sh
+
+demo-readers:
+	@scripts/targets/demo-readers.sh
 
 KERNELS ?=
 check-matrix:

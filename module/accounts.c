@@ -20,6 +20,9 @@
 /* Every account there can be; the first bank_naccounts are in use. */
 struct bank_ledger bank_ledgers[BANK_ACCOUNTS_LIMIT];
 
+/* The money in accounts 1 and up: see bank.h. Set at load by bank_init(). */
+atomic64_t bank_others;
+
 /*
  * Lockdep's lock classes: one per account and kind of lock, and for the
  * spinlocks, one per context of the interest payer as well. Lockdep
@@ -77,17 +80,28 @@ static void bank_lock_order(u32 from, u32 to, struct bank_ledger **first,
 	*second = &bank_ledgers[to];
 }
 
-/* Account 0's "expected" follows transfers in and out of it. */
+/*
+ * Account 0's "expected" follows transfers in and out of it, and
+ * bank_others the other way round.
+ */
 static void bank_count_transfer(const struct bank_transfer *t)
 {
-	if (t->from == 0)
+	if (t->from == 0) {
 		atomic64_sub(t->amount, &bank_counts.expected);
-	else if (t->to == 0)
+		atomic64_add(t->amount, &bank_others);
+	} else if (t->to == 0) {
 		atomic64_add(t->amount, &bank_counts.expected);
+		atomic64_sub(t->amount, &bank_others);
+	}
 }
 
-/* Both accounts' locks are held: move the money, or refuse and change nothing. */
-static int bank_transfer_apply(struct bank_transfer *t)
+/*
+ * Both accounts' locks are held: move the money, or refuse and change
+ * nothing. The writes come under the writer side of the statement's
+ * strategy (statement.c), so that a statement sees both or neither.
+ */
+static int bank_transfer_apply(struct bank_transfer *t,
+			       struct bank_stmt_writer *w)
 {
 	struct bank_ledger *from = &bank_ledgers[t->from];
 	struct bank_ledger *to = &bank_ledgers[t->to];
@@ -97,11 +111,15 @@ static int bank_transfer_apply(struct bank_transfer *t)
 	f = from->balance;
 	tb = to->balance;
 	ret = bank_transfer_result(f, tb, t->amount, &new_f, &new_t);
+	bank_statement_write_lock(w);
+	if (!ret) {
+		WRITE_ONCE(from->balance, new_f);
+		WRITE_ONCE(to->balance, new_t);
+		bank_count_transfer(t);
+	}
+	bank_statement_write_unlock(w, !ret);
 	if (ret)
 		return ret;
-	WRITE_ONCE(from->balance, new_f);
-	WRITE_ONCE(to->balance, new_t);
-	bank_count_transfer(t);
 	t->from_balance = new_f;
 	t->to_balance = new_t;
 	return 0;
@@ -137,7 +155,8 @@ static noinline int bank_transfer_none(struct bank_transfer *t,
  * either: a snapshot takes every account's lock in turn, and a delay under
  * each would add up, with preemption off, far past BANK_SPIN_DELAY_MAX_US.
  */
-static int bank_transfer_spinlock(struct bank_transfer *t)
+static int bank_transfer_spinlock(struct bank_transfer *t,
+				  struct bank_stmt_writer *w)
 {
 	struct bank_ledger *first, *second;
 	int ret;
@@ -145,7 +164,7 @@ static int bank_transfer_spinlock(struct bank_transfer *t)
 	bank_lock_order(t->from, t->to, &first, &second);
 	spin_lock(&first->spinlock);
 	spin_lock(&second->spinlock);
-	ret = bank_transfer_apply(t);
+	ret = bank_transfer_apply(t, w);
 	spin_unlock(&second->spinlock);
 	spin_unlock(&first->spinlock);
 	return ret;
@@ -160,7 +179,8 @@ static int bank_transfer_spinlock(struct bank_transfer *t)
  * for good. noinline: /proc/PID/stack and wchan then name this function.
  */
 static noinline int bank_transfer_mutex(struct bank_transfer *t,
-					unsigned int us)
+					unsigned int us,
+					struct bank_stmt_writer *w)
 {
 	struct bank_ledger *first, *second;
 	int ret;
@@ -173,7 +193,7 @@ static noinline int bank_transfer_mutex(struct bank_transfer *t,
 		ret = -ERESTARTSYS;
 		goto out_unlock_first;
 	}
-	ret = bank_transfer_apply(t);
+	ret = bank_transfer_apply(t, w);
 	mutex_unlock(&second->mutex);
 out_unlock_first:
 	mutex_unlock(&first->mutex);
@@ -284,16 +304,24 @@ static int bank_transfer_atomic(struct bank_transfer *t, unsigned int us,
 		goto out_unlock;
 	if (t->from == 0)
 		atomic64_sub(t->amount, &bank_counts.expected);
+	else
+		atomic64_sub(t->amount, &bank_others);
 	bank_delay(us, true);		/* the money is in flight */
 	ret = bank_cas_land(to, t->amount, &t->to_balance);
 	if (!ret) {
 		if (t->to == 0)
 			atomic64_add(t->amount, &bank_counts.expected);
+		else
+			atomic64_add(t->amount, &bank_others);
 		goto out_unlock;
 	}
-	if (!bank_cas_land(from, t->amount, &back) && t->from == 0) {
-		atomic64_add(t->amount, &bank_counts.expected);
-		*undone = true;
+	if (!bank_cas_land(from, t->amount, &back)) {
+		if (t->from) {
+			atomic64_add(t->amount, &bank_others);
+		} else {
+			atomic64_add(t->amount, &bank_counts.expected);
+			*undone = true;
+		}
 	}
 out_unlock:
 	up_read(&bank_atomic_rwsem);
@@ -308,22 +336,31 @@ out_unlock:
 int bank_transfer(struct bank_transfer *t)
 {
 	unsigned int us = bank_delay_in_force();
+	struct bank_stmt_writer w;
 	bool undone = false;
 	unsigned long flags;
 	int ret;
 
 	switch (bank_mode) {
 	case BANK_LOCK_SPINLOCK:
-		ret = bank_spin_enter();
+		ret = bank_statement_write_begin(&w);
 		if (ret)
 			break;
-		flags = bank_payer_block();	/* see interest.c */
-		ret = bank_transfer_spinlock(t);
-		bank_payer_unblock(flags);
-		bank_spin_leave();
+		ret = bank_spin_enter();
+		if (!ret) {
+			flags = bank_payer_block();	/* see interest.c */
+			ret = bank_transfer_spinlock(t, &w);
+			bank_payer_unblock(flags);
+			bank_spin_leave();
+		}
+		bank_statement_write_end(&w);
 		break;
 	case BANK_LOCK_MUTEX:
-		ret = bank_transfer_mutex(t, us);
+		ret = bank_statement_write_begin(&w);
+		if (ret)
+			break;
+		ret = bank_transfer_mutex(t, us, &w);
+		bank_statement_write_end(&w);
 		break;
 	case BANK_LOCK_ATOMIC:
 		ret = bank_transfer_atomic(t, us, &undone);
@@ -345,12 +382,13 @@ int bank_transfer(struct bank_transfer *t)
 	return 0;
 }
 
-static void bank_accounts_read(struct bank_accounts *all)
+static void bank_accounts_read(struct bank_accounts *all, s64 *others)
 {
 	unsigned int i;
 
 	for (i = 0; i < bank_naccounts; i++)
 		all->balances[i] = bank_peek(&bank_ledgers[i]);
+	*others = atomic64_read(&bank_others);
 	all->deposits = atomic64_read(&bank_counts.deposits);
 	all->withdrawals = atomic64_read(&bank_counts.withdrawals);
 }
@@ -411,11 +449,12 @@ static void bank_mutex_unlock_all(void)
 }
 
 /*
- * Every account at one instant: with the spinlock or the mutex, all the
- * locks, then the reads, then the unlocks. Mode atomic has no lock per
- * account: the reads come one by one (see bank_transfer_atomic()).
+ * statement=locks (statement.c): every account at one instant, with the
+ * money in accounts 1 and up (@others): with the spinlock or the mutex,
+ * all the locks, then the reads, then the unlocks. Mode atomic has no lock
+ * per account: the reads come one by one (see bank_transfer_atomic()).
  */
-int bank_accounts_snapshot(struct bank_accounts *all)
+int bank_accounts_snapshot(struct bank_accounts *all, s64 *others)
 {
 	unsigned long flags;
 
@@ -425,7 +464,7 @@ int bank_accounts_snapshot(struct bank_accounts *all)
 			return -ERESTARTSYS;
 		flags = bank_payer_block();	/* see interest.c */
 		bank_spin_lock_all();
-		bank_accounts_read(all);
+		bank_accounts_read(all, others);
 		bank_spin_unlock_all();
 		bank_payer_unblock(flags);
 		bank_spin_leave();
@@ -433,11 +472,11 @@ int bank_accounts_snapshot(struct bank_accounts *all)
 	case BANK_LOCK_MUTEX:
 		if (bank_mutex_lock_all())
 			return -ERESTARTSYS;
-		bank_accounts_read(all);
+		bank_accounts_read(all, others);
 		bank_mutex_unlock_all();
 		break;
 	default:
-		bank_accounts_read(all);
+		bank_accounts_read(all, others);
 		break;
 	}
 	return 0;

@@ -27,6 +27,8 @@
  *   stats.c     the statistics; reset and snapshot under the mode's lock
  *   interest.c  interest paid by a timer, in softirq, hardirq or a workqueue:
  *               why spinlocks exist, and which primitive each context needs
+ *   statement.c a statement read while transfers run: parameter
+ *               "statement", the readers' strategies side by side
  * and the plumbing, which no task needs:
  *   main.c      the misc device, its ioctls, read(), parameters, init/exit
  *   sysfs.c     /sys/class/misc/bank/: the balance and the counters
@@ -37,12 +39,20 @@
  *   kernel_param_lock (taken by the kernel around a parameter write), or
  *   misc_mtx (taken by misc_open() around bank_open(), on 6.1 at least)
  *     bank_open_lock     open/release against a change of lock mode
- *       bank_spin_slots  (mode spinlock: at most two tasks at the spinlocks)
- *         bank_atomic_rwsem (mode atomic), then bank_interest_lock, or
- *         account i's mutex or spinlock, then account j's, i < j (lock_order
- *         "naive" breaks this rule on purpose: the deadlock lesson)
+ *       bank_stmt_rwsem  (statement=rwsem in mode spinlock: a transfer's
+ *                        writer side, outside the spinlocks)
+ *         bank_spin_slots  (mode spinlock: at most two tasks at the spinlocks)
+ *           bank_atomic_rwsem (mode atomic), then bank_interest_lock, or
+ *           account i's mutex or spinlock, then account j's, i < j (lock_order
+ *           "naive" breaks this rule on purpose: the deadlock lesson)
+ *             a transfer's writer side of the statement (statement.c):
+ *             bank_stmt_rwlock, bank_stmt_rwsem (mode mutex),
+ *             bank_stmt_seqlock's lock or bank_copy_lock
+ * A statement's reader side is taken alone, with no other bank lock.
  * The interest payer (interest.c) takes one account's lock at a time, or
- * bank_interest_lock alone, from the context that interest_ctx names.
+ * bank_interest_lock alone, from the context that interest_ctx names; it
+ * runs only with statement=locks or none, whose writer side is the account
+ * locks themselves (statement.c's others are no locks for a timer).
  * Process context holds those spinlocks with the payer kept off its CPU
  * (bank_payer_block(): what makes spin_lock() spin_lock_bh() against a
  * softirq payer, spin_lock_irqsave() against a hardirq one), or the payer
@@ -135,6 +145,12 @@ enum bank_guard {
  * can only lose this many times to a flood of other updates, never forever.
  */
 #define BANK_CAS_TRIES		16
+
+/*
+ * statement=seqlock: lockless passes a statement reads before it takes the
+ * seqlock's lock for one more, which no transfer can disturb.
+ */
+#define BANK_SEQ_TRIES		8
 
 /*
  * The most accounts there can be. A statement holds every account's lock
@@ -260,6 +276,30 @@ extern unsigned int bank_naccounts;	/* main.c: "accounts", set at load only */
 extern struct rw_semaphore bank_atomic_rwsem;
 
 /*
+ * bank_others (accounts.c): the money in accounts 1 and up, as transfers
+ * leave it, the yardstick of a statement (statement.c). An atomic, changed
+ * in the same writer section as the balances (in mode atomic, step by
+ * step, like the balances), read under a statement's reader side.
+ *
+ * bank_statement (statement.c): the strategy in force, BANK_STATEMENT_*;
+ * written like bank_mode, under bank_open_lock while nothing is open. Its
+ * readers' locks and the RCU copy are statement.c's, static: each protects
+ * the balances and bank_others against a statement, while the account
+ * locks protect them against other writers.
+ */
+extern atomic64_t bank_others;
+extern int bank_statement;
+extern const char * const bank_statement_names[];
+
+/* A transfer's writer side of the statement's strategy (statement.c). */
+struct bank_copy;
+struct bank_stmt_writer {
+	struct bank_copy *copy;	/* rcu: to publish, allocated before the locks */
+	struct bank_copy *old;	/* rcu: the copy replaced, freed after them */
+	bool outer;		/* rwsem held around the account locks */
+};
+
+/*
  * bank_counts (stats.c): atomics, each exact on its own; reset under
  * account 0's lock of the mode in force (in mode atomic, bank_atomic_rwsem
  * held exclusively), and read under it by a snapshot (BANK_IOC_GET_STATS).
@@ -314,6 +354,7 @@ void bank_funds_moved(void);
 
 /* mode.c: the mode in force, and when it may change */
 s64 bank_peek(struct bank_ledger *a);
+bool bank_is_open(void);
 int bank_open(struct inode *inode, struct file *file);
 int bank_release(struct inode *inode, struct file *file);
 void bank_note_delay_cap(int mode, unsigned int us);
@@ -325,7 +366,7 @@ bool bank_device_open(void);
 void bank_ledgers_init(void);
 void bank_ledgers_set_class(int ctx);
 int bank_transfer(struct bank_transfer *t);
-int bank_accounts_snapshot(struct bank_accounts *all);
+int bank_accounts_snapshot(struct bank_accounts *all, s64 *others);
 
 /* stats.c: the statistics, reset and snapshot */
 void bank_count_success(const struct bank_req *req, s64 delta);
@@ -336,10 +377,24 @@ int bank_snapshot(struct bank_stats *st);
 unsigned long bank_payer_block(void);
 void bank_payer_unblock(unsigned long flags);
 int bank_interest_allows(int mode);
+bool bank_interest_on(void);
 void bank_interest_stop(void);
 void bank_interest_start(void);
 int bank_interest_init(void);
 void bank_interest_exit(void);
+/* statement.c: a statement read while transfers run */
+const char *bank_statement_refusal(int statement, int mode);
+int bank_statement_read(struct bank_accounts *all);
+void bank_statement_account0_changed(void);
+int bank_statement_write_begin(struct bank_stmt_writer *w);
+void bank_statement_write_lock(struct bank_stmt_writer *w)
+	__acquires(bank_stmt_writer);
+void bank_statement_write_unlock(struct bank_stmt_writer *w, bool changed)
+	__releases(bank_stmt_writer);
+void bank_statement_write_end(struct bank_stmt_writer *w);
+void bank_statement_counts(struct bank_readers *r);
+int bank_statement_init(void);
+void bank_statement_exit(void);
 
 /* main.c: /dev/bank */
 int bank_show(struct seq_file *m, void *v);

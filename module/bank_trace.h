@@ -255,6 +255,63 @@ TRACE_EVENT(bank_interest,
 		      bank_trace_mode_name(__entry->mode))
 );
 
+/* The statement's strategy as the "statement" parameter names it. */
+#define bank_trace_statement_name(statement)				\
+	__print_symbolic(statement,					\
+			 { BANK_STATEMENT_LOCKS,	"locks" },	\
+			 { BANK_STATEMENT_NONE,		"none" },	\
+			 { BANK_STATEMENT_RWLOCK,	"rwlock" },	\
+			 { BANK_STATEMENT_RWSEM,	"rwsem" },	\
+			 { BANK_STATEMENT_SEQLOCK,	"seqlock" },	\
+			 { BANK_STATEMENT_RCU,		"rcu" })
+
+/*
+ * A statement (BANK_IOC_GET_ACCOUNTS) starts, read by @statement. Per
+ * task, it is followed by a bank_statement_retry for each seqlock pass
+ * read again, and by bank_statement_end.
+ */
+TRACE_EVENT(bank_statement_begin,
+	    TP_PROTO(int statement),
+	    TP_ARGS(statement),
+	    TP_STRUCT__entry(__field(int, statement)),
+	    TP_fast_assign(__entry->statement = statement;),
+	    TP_printk("statement=%s", bank_trace_statement_name(__entry->statement))
+);
+
+/* statement=seqlock: a transfer ran during the pass; pass @retry + 1 starts. */
+TRACE_EVENT(bank_statement_retry,
+	    TP_PROTO(unsigned int retry),
+	    TP_ARGS(retry),
+	    TP_STRUCT__entry(__field(unsigned int, retry)),
+	    TP_fast_assign(__entry->retry = retry;),
+	    TP_printk("retry=%u", __entry->retry)
+);
+
+/*
+ * The statement ended: @ret 0 or the error of the wait for a lock; its
+ * accounts add up to @total, and accounts 1 and up are @off away from the
+ * money that transfers left there (not 0: torn), after @retries retries.
+ */
+TRACE_EVENT(bank_statement_end,
+	    TP_PROTO(int statement, int ret, s64 total, s64 off,
+		     unsigned int retries),
+	    TP_ARGS(statement, ret, total, off, retries),
+	    TP_STRUCT__entry(__field(int, statement)
+			     __field(int, ret)
+			     __field(s64, total)
+			     __field(s64, off)
+			     __field(unsigned int, retries)),
+	    TP_fast_assign(__entry->statement = statement;
+			   __entry->ret = ret;
+			   __entry->total = total;
+			   __entry->off = off;
+			   __entry->retries = retries;),
+	    TP_printk("statement=%s ret=%d total=%lld off=%lld retries=%u%s",
+		      bank_trace_statement_name(__entry->statement),
+		      __entry->ret, __entry->total, __entry->off,
+		      __entry->retries, __entry->off ? " TORN" : "")
+);
+
 #endif /* _BANK_TRACE_H */
 
 /* Out of tree: Kbuild puts module/ on the include path for this. */

@@ -150,9 +150,18 @@ void bank_payer_unblock(unsigned long flags)
 	}
 }
 
-/* Account 0's accounting of a payment, like a deposit's. */
-static void bank_interest_count(void)
+/*
+ * The accounting of a payment into account @i, made under that account's
+ * lock: account 0's like a deposit's; the others' in bank_others, the
+ * money a statement expects in accounts 1 and up (statement.c), which a
+ * statement=locks statement reads with every account's lock held.
+ */
+static void bank_interest_count(unsigned int i)
 {
+	if (i) {
+		atomic64_add(BANK_INTEREST, &bank_others);
+		return;
+	}
 	atomic64_add(BANK_INTEREST, &bank_counts.expected);
 	atomic64_add(BANK_INTEREST, &bank_counts.deposits);
 }
@@ -197,8 +206,7 @@ static s64 bank_interest_pay(void)
 			if (b <= S64_MAX - BANK_INTEREST) {
 				b += BANK_INTEREST;
 				WRITE_ONCE(a->balance, b);
-				if (!i)
-					bank_interest_count();
+				bank_interest_count(i);
 			}
 			spin_unlock(&a->spinlock);
 			break;
@@ -209,8 +217,7 @@ static s64 bank_interest_pay(void)
 			if (b <= S64_MAX - BANK_INTEREST) {
 				b += BANK_INTEREST;
 				WRITE_ONCE(a->balance, b);
-				if (!i)
-					bank_interest_count();
+				bank_interest_count(i);
 			}
 			mutex_unlock(&a->mutex);
 			break;
@@ -224,14 +231,12 @@ static s64 bank_interest_pay(void)
 						      BANK_INTEREST, S64_MAX);
 			if (b != S64_MAX) {
 				b += BANK_INTEREST;
-				if (!i)
-					bank_interest_count();
+				bank_interest_count(i);
 			}
 			break;
 		default:
 			b = bank_interest_none(a);
-			if (!i)
-				bank_interest_count();
+			bank_interest_count(i);
 			break;
 		}
 		if (!i)
@@ -303,6 +308,17 @@ static int bank_interest_check(int mode, int ctx, unsigned int ms, int guard)
 		       bank_ctx_names[ctx]);
 		return -EINVAL;
 	}
+	/*
+	 * The payer's writer side is the account locks alone: statement=locks
+	 * and none have no other, the other strategies' (an rwsem, an RCU
+	 * copy allocated per change...) are no locks for a timer.
+	 */
+	if (ms && bank_statement != BANK_STATEMENT_LOCKS &&
+	    bank_statement != BANK_STATEMENT_NONE) {
+		pr_err("interest_ms=%u: refused with statement=%s: the payer changes balances with the account locks alone; use statement=locks or none\n",
+		       ms, bank_statement_names[bank_statement]);
+		return -EINVAL;
+	}
 	if (IS_ENABLED(CONFIG_PREEMPT_RT) && ctx == BANK_CTX_HARDIRQ) {
 		pr_err("interest_ctx=hardirq: refused on PREEMPT_RT: spinlock_t and wake_up() sleep there, and a hard interrupt may not; use softirq (a thread there)\n");
 		return -EINVAL;
@@ -325,6 +341,13 @@ int bank_interest_allows(int mode)
 		return 0;	/* at load: bank_interest_init() checks */
 	return bank_interest_check(mode, bank_interest_ctx, bank_interest_ms,
 				   bank_interest_guard);
+}
+
+/* Whether interest is paid (statement.c: refused with most strategies). */
+bool bank_interest_on(void)
+{
+	lockdep_assert_held(&bank_open_lock);
+	return bank_interest_ms;
 }
 
 /* Cancel the timer and wait for the payment in progress. bank_open_lock held. */

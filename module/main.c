@@ -60,6 +60,7 @@ static long bank_ioctl_op(struct file *file, struct bank_op __user *uop,
 				  &op.balance);
 	if (ret)
 		return ret;
+	bank_statement_account0_changed();
 	return put_user(op.balance, &uop->balance);
 }
 
@@ -92,6 +93,7 @@ static long bank_ioctl_batch(struct file *file,
 	kvfree(amounts);
 	if (ret)
 		return ret;
+	bank_statement_account0_changed();
 	return put_user(batch.balance, &ubatch->balance);
 }
 
@@ -154,7 +156,7 @@ static long bank_ioctl_get_accounts(struct bank_accounts __user *uall)
 	if (!all)
 		return -ENOMEM;
 	all->count = bank_naccounts;
-	ret = bank_accounts_snapshot(all);
+	ret = bank_statement_read(all);
 	/* The outputs: count, then everything after flags (an input). */
 	if (!ret && (put_user(all->count, &uall->count) ||
 		     copy_to_user(&uall->deposits, &all->deposits,
@@ -162,6 +164,17 @@ static long bank_ioctl_get_accounts(struct bank_accounts __user *uall)
 		ret = -EFAULT;
 	kfree(all);
 	return ret;
+}
+
+/* What the statements met (statement.c). */
+static long bank_ioctl_get_readers(struct bank_readers __user *ur)
+{
+	struct bank_readers r;
+
+	bank_statement_counts(&r);
+	if (copy_to_user(ur, &r, sizeof(r)))
+		return -EFAULT;
+	return 0;
 }
 
 /* The balance alone: a lockless look, which never stalls an update. */
@@ -173,6 +186,7 @@ static long bank_ioctl_get_balance(s64 __user *ubalance)
 static long bank_ioctl_set_balance(struct file *file, s64 __user *ubalance)
 {
 	s64 balance;
+	int ret;
 
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
@@ -180,7 +194,10 @@ static long bank_ioctl_set_balance(struct file *file, s64 __user *ubalance)
 		return -EFAULT;
 	if (balance < 0)
 		return -EINVAL;
-	return bank_reset(balance);
+	ret = bank_reset(balance);
+	if (!ret)
+		bank_statement_account0_changed();
+	return ret;
 }
 
 static long bank_ioctl_get_stats(struct bank_stats __user *ustats)
@@ -219,6 +236,8 @@ static long bank_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return bank_ioctl_get_account(argp);
 	case BANK_IOC_GET_ACCOUNTS:
 		return bank_ioctl_get_accounts(argp);
+	case BANK_IOC_GET_READERS:
+		return bank_ioctl_get_readers(argp);
 	default:
 		return -ENOTTY;
 	}
@@ -305,8 +324,12 @@ static int __init bank_init(void)
 		WRITE_ONCE(bank_ledgers[i].balance, initial_balance);
 		atomic64_set(&bank_ledgers[i].abalance, initial_balance);
 	}
+	/* Wrapping, as a statement adds them up: see bank_statement_judge(). */
+	atomic64_set(&bank_others, (s64)((u64)initial_balance * (bank_naccounts - 1)));
 	/* Account 0 and the statistics: cannot fail, the lock is free. */
 	ret = bank_reset(initial_balance);
+	if (!ret)
+		ret = bank_statement_init();
 	mutex_unlock(&bank_open_lock);
 	if (ret)
 		return ret;
@@ -314,7 +337,7 @@ static int __init bank_init(void)
 	/* Checks the parameters of interest, and starts paying. */
 	ret = bank_interest_init();
 	if (ret)
-		return ret;
+		goto out_statement;
 
 	/* Last: once registered, the device can be opened. */
 	ret = misc_register(&bank_miscdev);
@@ -329,6 +352,8 @@ static int __init bank_init(void)
 
 out_stop_interest:
 	bank_interest_exit();
+out_statement:
+	bank_statement_exit();
 	return ret;
 }
 
@@ -338,6 +363,7 @@ static void __exit bank_exit(void)
 	misc_deregister(&bank_miscdev);
 	/* Then no timer, no work: their code goes away with the module. */
 	bank_interest_exit();
+	bank_statement_exit();
 }
 
 module_init(bank_init);

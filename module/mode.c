@@ -50,6 +50,13 @@ s64 bank_peek(struct bank_ledger *a)
 	return READ_ONCE(a->balance);
 }
 
+/* With bank_open_lock held: is a descriptor of /dev/bank open? */
+bool bank_is_open(void)
+{
+	lockdep_assert_held(&bank_open_lock);
+	return bank_open_count;
+}
+
 int bank_open(struct inode *inode, struct file *file)
 {
 	int ret;
@@ -101,6 +108,7 @@ void bank_note_delay_cap(int mode, unsigned int us)
 static int bank_mode_set(const char *val, const struct kernel_param *kp)
 {
 	int mode = bank_parse_lock(val);
+	const char *why;
 	unsigned int i;
 	int ret = 0;
 
@@ -119,6 +127,14 @@ static int bank_mode_set(const char *val, const struct kernel_param *kp)
 	/* end exercise */
 	if (mode == BANK_LOCK_SPINLOCK && bank_order == BANK_ORDER_NAIVE) {
 		pr_err("lock=spinlock: refused with lock_order=naive (a spinlock deadlock hangs CPUs); set lock_order=ordered first\n");
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	why = bank_statement_refusal(bank_statement, mode);
+	if (why) {
+		pr_err("lock=%s: refused with statement=%s: %s; set statement=locks or none first\n",
+		       bank_lock_names[mode], bank_statement_names[bank_statement],
+		       why);
 		ret = -EINVAL;
 		goto out_unlock;
 	}

@@ -100,6 +100,20 @@ const char *bank_lock_name(uint32_t lock)
 	return lock < sizeof(names) / sizeof(names[0]) ? names[lock] : "?";
 }
 
+const char *bank_statement_name(uint32_t statement)
+{
+	static const char *const names[] = {
+		[BANK_STATEMENT_LOCKS] = "locks",
+		[BANK_STATEMENT_NONE] = "none",
+		[BANK_STATEMENT_RWLOCK] = "rwlock",
+		[BANK_STATEMENT_RWSEM] = "rwsem",
+		[BANK_STATEMENT_SEQLOCK] = "seqlock",
+		[BANK_STATEMENT_RCU] = "rcu",
+	};
+
+	return statement < sizeof(names) / sizeof(names[0]) ? names[statement] : "?";
+}
+
 int bank_open(const char *path, int flags)
 {
 	int fd = open(path, flags | O_CLOEXEC);

@@ -48,6 +48,9 @@ bool parse_seconds(const char *s, double *out);
 /* The name of a BANK_LOCK_* value ("?" for others). */
 const char *bank_lock_name(uint32_t lock);
 
+/* The name of a BANK_STATEMENT_* value ("?" for others). */
+const char *bank_statement_name(uint32_t statement);
+
 /* open(2) the device, or die with a message. */
 int bank_open(const char *path, int flags);
 

@@ -5,7 +5,7 @@
 # select tests by name, as each program's do (suite-ioctls --help); a
 # program with none of them is not run. Each program prints TAP, and the
 # suite's total follows. Exit status: 0 when no program failed, else 1.
-progs="device ioctls wait modes reply transfer programs trace interest kernel"
+progs="device ioctls wait modes reply transfer programs trace interest statement kernel"
 out=${TMPDIR:-/tmp}/kbank-suite.$$
 passed=0 failed=0 skipped=0 rc=0
 for p in $progs; do

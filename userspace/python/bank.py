@@ -45,6 +45,9 @@ BANK_ACCOUNT = struct.Struct("=IIq")      # id, flags, balance
 BANK_ACCOUNTS = struct.Struct("=IIQQ%dq" % BANK_ACCOUNTS_MAX)
                                           # count, flags, deposits,
                                           # withdrawals, balances[64]
+BANK_READERS = struct.Struct("=QQQQQQII")  # statements, torn, retries,
+                                           # fallbacks, copies, copy_waits,
+                                           # statement, flags
 S64 = struct.Struct("=q")
 
 STATS_FIELDS = ("balance", "expected", "deposits", "withdrawals",
@@ -53,6 +56,11 @@ STATS_FIELDS = ("balance", "expected", "deposits", "withdrawals",
 BANK_LOCK_NONE, BANK_LOCK_SPINLOCK, BANK_LOCK_MUTEX, BANK_LOCK_ATOMIC = range(4)
 LOCK_NAMES = ("none", "spinlock", "mutex", "atomic")
 BANK_BATCH_MAX = 4096
+(BANK_STATEMENT_LOCKS, BANK_STATEMENT_NONE, BANK_STATEMENT_RWLOCK,
+ BANK_STATEMENT_RWSEM, BANK_STATEMENT_SEQLOCK, BANK_STATEMENT_RCU) = range(6)
+STATEMENT_NAMES = ("locks", "none", "rwlock", "rwsem", "seqlock", "rcu")
+READERS_FIELDS = ("statements", "torn", "retries", "fallbacks", "copies",
+                  "copy_waits", "statement", "flags")
 
 BANK_IOC_MAGIC = 0xB8
 BANK_IOC_DEPOSIT = _iowr(BANK_IOC_MAGIC, 0x00, BANK_OP.size)
@@ -64,6 +72,7 @@ BANK_IOC_BATCH = _iowr(BANK_IOC_MAGIC, 0x05, BANK_BATCH.size)
 BANK_IOC_TRANSFER = _iowr(BANK_IOC_MAGIC, 0x06, BANK_TRANSFER.size)
 BANK_IOC_GET_ACCOUNT = _iowr(BANK_IOC_MAGIC, 0x07, BANK_ACCOUNT.size)
 BANK_IOC_GET_ACCOUNTS = _iowr(BANK_IOC_MAGIC, 0x08, BANK_ACCOUNTS.size)
+BANK_IOC_GET_READERS = _ior(BANK_IOC_MAGIC, 0x0C, BANK_READERS.size)
 
 
 def hint(err):
@@ -132,6 +141,12 @@ class Bank:
         fields = BANK_ACCOUNTS.unpack(buf)
         return list(fields[4:4 + fields[0]])
 
+    def readers(self):
+        """What the statements met since "statement" was set, as a dict."""
+        buf = bytearray(BANK_READERS.size)
+        fcntl.ioctl(self.fd, BANK_IOC_GET_READERS, buf)
+        return dict(zip(READERS_FIELDS, BANK_READERS.unpack(buf)))
+
 
 def dump():
     """Print the ABI as tests/abi/abi_dump does: one "name value" a line."""
@@ -139,16 +154,20 @@ def dump():
                  "BANK_IOC_GET_BALANCE", "BANK_IOC_SET_BALANCE",
                  "BANK_IOC_GET_STATS", "BANK_IOC_BATCH",
                  "BANK_IOC_TRANSFER", "BANK_IOC_GET_ACCOUNT",
-                 "BANK_IOC_GET_ACCOUNTS"):
+                 "BANK_IOC_GET_ACCOUNTS", "BANK_IOC_GET_READERS"):
         print(name, hex(globals()[name]))
     for name in ("BANK_LOCK_NONE", "BANK_LOCK_SPINLOCK", "BANK_LOCK_MUTEX",
-                 "BANK_LOCK_ATOMIC", "BANK_BATCH_MAX", "BANK_ACCOUNTS_MAX"):
+                 "BANK_LOCK_ATOMIC", "BANK_BATCH_MAX", "BANK_ACCOUNTS_MAX",
+                 "BANK_STATEMENT_LOCKS", "BANK_STATEMENT_NONE",
+                 "BANK_STATEMENT_RWLOCK", "BANK_STATEMENT_RWSEM",
+                 "BANK_STATEMENT_SEQLOCK", "BANK_STATEMENT_RCU"):
         print(name, globals()[name])
     for name, st in (("bank_op", BANK_OP), ("bank_stats", BANK_STATS),
                      ("bank_batch", BANK_BATCH),
                      ("bank_transfer", BANK_TRANSFER),
                      ("bank_account", BANK_ACCOUNT),
-                     ("bank_accounts", BANK_ACCOUNTS)):
+                     ("bank_accounts", BANK_ACCOUNTS),
+                     ("bank_readers", BANK_READERS)):
         print("sizeof(struct %s)" % name, st.size)
 
 

@@ -22,8 +22,9 @@
  * EFAULT after the change. BANK_IOC_GET_STATS and BANK_IOC_GET_ACCOUNTS
  * tell what the balances are. Only the output fields are written back.
  *
- * ENOMEM: BANK_IOC_BATCH and BANK_IOC_GET_ACCOUNTS allocate kernel memory;
- * when that fails, nothing changed.
+ * ENOMEM: BANK_IOC_BATCH and BANK_IOC_GET_ACCOUNTS allocate kernel memory,
+ * and so does BANK_IOC_TRANSFER with statement=rcu; when that fails,
+ * nothing changed.
  *
  * ioctl type 0xB8, numbers 0x00-0x0F: not listed in the kernel's
  * Documentation/userspace-api/ioctl/ioctl-number.rst (checked against 6.1).
@@ -165,7 +166,10 @@ struct bank_account {
  * With the spinlock and the mutex, one instant: every account's lock is
  * held, taken in account order. In mode atomic there is no such lock: each
  * balance is read on its own, and money moving between two accounts may be
- * missing from both. In mode none, anything goes.
+ * missing from both. In mode none, anything goes. The module parameter
+ * "statement" may choose another way to read (BANK_STATEMENT_* below):
+ * then the balances are one instant (but with "none"), and a deposit or
+ * withdrawal may fall between account 0's balance and its counters.
  */
 struct bank_accounts {
 	__u32 count;
@@ -178,5 +182,49 @@ struct bank_accounts {
 #define BANK_IOC_TRANSFER	_IOWR(BANK_IOC_MAGIC, 0x06, struct bank_transfer)
 #define BANK_IOC_GET_ACCOUNT	_IOWR(BANK_IOC_MAGIC, 0x07, struct bank_account)
 #define BANK_IOC_GET_ACCOUNTS	_IOWR(BANK_IOC_MAGIC, 0x08, struct bank_accounts)
+
+/* Statements read while transfers run: appended, the ABI above unchanged. */
+
+/*
+ * How BANK_IOC_GET_ACCOUNTS reads the accounts while transfers run: the
+ * module parameter "statement", and bank_readers.statement. Only locks and
+ * none work with every lock mode; the others need a lock that transfers
+ * hold (lock=spinlock or lock=mutex), and are refused with none and atomic.
+ */
+#define BANK_STATEMENT_LOCKS	0	/* every account's lock, in order */
+#define BANK_STATEMENT_NONE	1	/* no lock: a statement may be torn */
+#define BANK_STATEMENT_RWLOCK	2	/* rwlock_t: readers share, spinning */
+#define BANK_STATEMENT_RWSEM	3	/* rw_semaphore: readers share, asleep */
+#define BANK_STATEMENT_SEQLOCK	4	/* seqlock_t: readers retry */
+#define BANK_STATEMENT_RCU	5	/* a copy per transfer, read under RCU */
+
+/**
+ * struct bank_readers - what the statements met since "statement" was set
+ * @statements: BANK_IOC_GET_ACCOUNTS calls answered
+ * @torn:       statements whose accounts 1 and up did not add up to the
+ *              money that the transfers had left there: a transfer was
+ *              seen half done. Possible only with strategy none, lock mode
+ *              none, or money in flight in mode atomic.
+ * @retries:    seqlock: read passes started again after a transfer
+ * @fallbacks:  seqlock: statements that took the lock, their lockless
+ *              passes spent
+ * @copies:     rcu: copies of the balances published
+ * @copy_waits: rcu: transfers that waited for a grace period themselves,
+ *              too many old copies waiting to be freed already
+ * @statement:  the strategy in force, BANK_STATEMENT_*
+ * @flags:      0
+ */
+struct bank_readers {
+	__u64 statements;
+	__u64 torn;
+	__u64 retries;
+	__u64 fallbacks;
+	__u64 copies;
+	__u64 copy_waits;
+	__u32 statement;
+	__u32 flags;
+};
+
+#define BANK_IOC_GET_READERS	_IOR(BANK_IOC_MAGIC, 0x0C, struct bank_readers)
 
 #endif /* _UAPI_LINUX_BANK_H */
