@@ -338,6 +338,41 @@ TEST(statement_refused_with_modes_without_a_writer_side)
 	reload("");
 }
 
+/*
+ * Interest (interest.c) pays into every account, from a timer: statements
+ * still add up under statement=locks, the payer counting its payments
+ * into accounts 1 and up as a transfer does; and the strategies whose
+ * writer side a timer cannot take are refused with it, both ways round.
+ */
+TEST_TIMEOUT(statements_add_up_while_interest_is_paid, 120)
+{
+	struct bank_readers before, after;
+	struct bank_accounts first, all;
+	int i;
+
+	use("seqlock", "spinlock", "0");
+	EXPECT_ERRNO(bank_param_write("interest_ms", "1"), EINVAL);
+	use("locks", "spinlock", "0");
+	ASSERT_EQ(bank_param_write("interest_ctx", "softirq"), 0);
+	ASSERT_EQ(bank_param_write("interest_ms", "1"), 0);
+	EXPECT_ERRNO(bank_param_write("statement", "rcu"), EINVAL);
+	EXPECT_ERRNO(bank_param_write("statement", "rwsem"), EINVAL);
+	before = get_readers();
+	first = get_accounts();
+	for (i = 0; i < 2000; i++)
+		all = get_accounts();
+	after = get_readers();
+	ASSERT_EQ(bank_param_write("interest_ms", "0"), 0);
+	ASSERT_EQ(bank_param_write("interest_ctx", "workqueue"), 0);
+	TH_LOG("2001 statements: account 1 from %lld to %lld, torn %llu",
+	       (long long)first.balances[1], (long long)all.balances[1],
+	       (unsigned long long)(after.torn - before.torn));
+	/* The payer ran meanwhile, into account 1 too. */
+	EXPECT_TRUE(all.balances[1] > first.balances[1]);
+	EXPECT_EQ(after.torn - before.torn, 0);
+	EXPECT_EQ(after.statements - before.statements, 2001);
+}
+
 TEST(rcu_copy_follows_deposits_and_resets)
 {
 	struct bank_readers before, after;
