@@ -452,7 +452,9 @@ static void bank_mutex_unlock_all(void)
  * statement=locks (statement.c): every account at one instant, with the
  * money in accounts 1 and up (@others): with the spinlock or the mutex,
  * all the locks, then the reads, then the unlocks. Mode atomic has no lock
- * per account: the reads come one by one (see bank_transfer_atomic()).
+ * per account: the reads come one by one (see bank_transfer_atomic()),
+ * under bank_interest_lock, which keeps out an interest payment, not a
+ * transfer.
  */
 int bank_accounts_snapshot(struct bank_accounts *all, s64 *others)
 {
@@ -474,6 +476,14 @@ int bank_accounts_snapshot(struct bank_accounts *all, s64 *others)
 			return -ERESTARTSYS;
 		bank_accounts_read(all, others);
 		bank_mutex_unlock_all();
+		break;
+	case BANK_LOCK_ATOMIC:
+		/* No interest payment half seen: the payer holds it over one. */
+		flags = bank_payer_block();
+		spin_lock(&bank_interest_lock);
+		bank_accounts_read(all, others);
+		spin_unlock(&bank_interest_lock);
+		bank_payer_unblock(flags);
 		break;
 	default:
 		bank_accounts_read(all, others);

@@ -52,7 +52,7 @@
  * The interest payer (interest.c) takes one account's lock at a time, or
  * bank_interest_lock alone, from the context that interest_ctx names; it
  * runs only with statement=locks or none, whose writer side is the account
- * locks themselves (statement.c's others are no locks for a timer).
+ * locks themselves (interest.c's bank_interest_check() says why).
  * Process context holds those spinlocks with the payer kept off its CPU
  * (bank_payer_block(): what makes spin_lock() spin_lock_bh() against a
  * softirq payer, spin_lock_irqsave() against a hardirq one), or the payer
@@ -316,9 +316,9 @@ extern struct bank_counters bank_counts;
  *
  * bank_interest_lock (interest.c), mode atomic: the payer holds it for a
  * whole payment, a reset or a snapshot inside bank_atomic_rwsem held
- * exclusively; so neither sees a payment half made (a balance paid, its
- * "expected" not yet). The payer cannot take the rwsem: a timer may not
- * sleep.
+ * exclusively, a statement=locks statement alone; so none sees a payment
+ * half made (a balance paid, its "expected" or bank_others not yet). The
+ * payer cannot take the rwsem: a timer may not sleep.
  */
 extern int bank_interest_ctx;
 extern int bank_interest_guard;

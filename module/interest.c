@@ -151,10 +151,11 @@ void bank_payer_unblock(unsigned long flags)
 }
 
 /*
- * The accounting of a payment into account @i, made under that account's
- * lock: account 0's like a deposit's; the others' in bank_others, the
- * money a statement expects in accounts 1 and up (statement.c), which a
- * statement=locks statement reads with every account's lock held.
+ * The accounting of a payment into account @i, made with it (under the
+ * account's lock, or in mode atomic under bank_interest_lock): account
+ * 0's like a deposit's; the others' in bank_others, the money a statement
+ * expects in accounts 1 and up (statement.c), which a statement=locks
+ * statement reads under the same locks.
  */
 static void bank_interest_count(unsigned int i)
 {
@@ -309,9 +310,12 @@ static int bank_interest_check(int mode, int ctx, unsigned int ms, int guard)
 		return -EINVAL;
 	}
 	/*
-	 * The payer's writer side is the account locks alone: statement=locks
-	 * and none have no other, the other strategies' (an rwsem, an RCU
-	 * copy allocated per change...) are no locks for a timer.
+	 * The payer's writer side is the account locks alone, which is all
+	 * statement=locks and none have. The others would want more of it: an
+	 * rwsem (no lock for a timer), a copy allocated per change (rcu), or
+	 * an rwlock_t or seqlock_t that every process-side taker would take
+	 * with the payer kept off its CPU. A choice of this lesson, kept
+	 * simple: interest goes with locks and none only.
 	 */
 	if (ms && bank_statement != BANK_STATEMENT_LOCKS &&
 	    bank_statement != BANK_STATEMENT_NONE) {
@@ -386,6 +390,17 @@ void bank_interest_start(void)
 	bank_interest_running = true;
 }
 
+/*
+ * The context whose lockdep class the payer's locks take: @ctx while a
+ * payer runs (@ms), the workqueue's (a task, like every other taker)
+ * while none does, so that a strategy allowed only then (statement.c)
+ * is not judged against a payer that cannot come.
+ */
+static int bank_class_ctx(int ctx, unsigned int ms)
+{
+	return ms ? ctx : BANK_CTX_WORKQUEUE;
+}
+
 /* The lockdep class of the payer's locks, for @ctx (see accounts.c). */
 static void bank_interest_set_class(int ctx)
 {
@@ -415,8 +430,9 @@ static int bank_interest_set(int ctx, unsigned int ms, int guard)
 			goto out_unlock;
 	}
 	bank_interest_stop();
-	if (bank_interest_ready && ctx != bank_interest_ctx)
-		bank_interest_set_class(ctx);
+	if (bank_interest_ready && bank_class_ctx(ctx, ms) !=
+	    bank_class_ctx(bank_interest_ctx, bank_interest_ms))
+		bank_interest_set_class(bank_class_ctx(ctx, ms));
 	WRITE_ONCE(bank_interest_ctx, ctx);
 	WRITE_ONCE(bank_interest_ms, ms);
 	WRITE_ONCE(bank_interest_guard, guard);
@@ -494,7 +510,8 @@ int bank_interest_init(void)
 	ret = bank_interest_check(bank_mode, bank_interest_ctx,
 				  bank_interest_ms, bank_interest_guard);
 	if (!ret) {
-		bank_interest_set_class(bank_interest_ctx);
+		bank_interest_set_class(bank_class_ctx(bank_interest_ctx,
+						       bank_interest_ms));
 		bank_interest_ready = true;
 		bank_interest_start();
 	}

@@ -23,8 +23,10 @@
  * never make or destroy it. Deposits and withdrawals change account 0
  * only, so the money in accounts 1 and up changes only by transfers into
  * or out of account 0, and bank_others (accounts.c) counts it, inside the
- * transfer's writer side. A statement whose accounts 1 and up add up to
- * something else saw a transfer half done: it is torn, and counted.
+ * transfer's writer side; and by interest (interest.c), counted under the
+ * account's lock, with statement=locks or none only. A statement whose
+ * accounts 1 and up add up to something else saw a transfer half done: it
+ * is torn, and counted.
  * Account 0 is read once, so a deposit can never tear a statement.
  */
 #include "bank.h"
@@ -563,9 +565,19 @@ int bank_statement_init(void)
 	return bank_copy_refresh();
 }
 
-/* At unload, nothing open: every copy freed, the callbacks' code last. */
+/*
+ * At unload (or a failed load), nothing open: every copy freed, the
+ * callbacks' code last. The parameter's sysfs file outlives bank_exit(),
+ * so a write of "statement" may still come: with no copy, it refreshes
+ * none (bank_statement_set()).
+ */
 void bank_statement_exit(void)
 {
+	struct bank_copy *copy;
+
+	mutex_lock(&bank_open_lock);
+	copy = rcu_replace_pointer(bank_copy, NULL, lockdep_is_held(&bank_open_lock));
+	mutex_unlock(&bank_open_lock);
 	rcu_barrier();
-	kfree(rcu_dereference_protected(bank_copy, true));
+	kfree(copy);
 }
