@@ -50,9 +50,11 @@
  * spinlock_t is a sleeping lock (an rt_mutex) that such threads may take:
  * the softirq and workqueue payers work unchanged. A hard hrtimer still
  * runs in the interrupt, where nothing may sleep: not spinlock_t, not
- * wake_up(). interest_ctx=hardirq is refused there (raw_spinlock_t would
- * do, but it would keep a whole payment, up to every account, with
- * interrupts off, which RT exists to avoid).
+ * wake_up(). interest_ctx=hardirq is refused there: a raw_spinlock_t
+ * for the accounts would not be enough (the wake_up() of a waiting
+ * withdrawal would still take a sleeping lock, and would have to be
+ * deferred, with irq_work), and it would keep a whole payment, up to
+ * every account, with interrupts off, which RT exists to avoid.
  *
  * The timer is an hrtimer in every context: one API, whose mode (soft or
  * hard) chooses the context, on every kernel from 5.10 (hard and soft
@@ -189,7 +191,8 @@ static noinline __noclone s64 bank_interest_none(struct bank_ledger *a)
  * delay_us of at most BANK_SPIN_DELAY_MAX_US), with at most two tasks at
  * the spinlocks (bank_spin_slots), queued in order. Returns account 0's
  * new balance. A balance at S64_MAX gets nothing (and its "expected"
- * nothing either). Mode atomic: bank_interest_lock held.
+ * nothing either), except in mode none, whose unlocked read is a guess
+ * anyway. Mode atomic: bank_interest_lock held.
  */
 static s64 bank_interest_pay(void)
 {

@@ -181,8 +181,9 @@ static noinline __noclone void bank_statement_none(struct bank_accounts *all,
  * reads, and reads again if a writer ran meanwhile (the count moved). A
  * stream of transfers could make it read forever, so after BANK_SEQ_TRIES
  * lockless passes it takes the seqlock's own lock, which keeps writers
- * out for one last pass: what read_seqbegin_or_lock() does, written out
- * so that sparse can follow the lock. delay_us widens the lockless passes
+ * out for one last pass: the idea of read_seqbegin_or_lock(), which gives
+ * one lockless pass before the lock, here with BANK_SEQ_TRIES of them and
+ * written out so that sparse can follow the lock. delay_us widens the lockless passes
  * only: the locked one must not sleep. Returns the passes read again.
  */
 static unsigned int bank_statement_seqlock(struct bank_accounts *all,
