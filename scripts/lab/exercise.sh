@@ -116,8 +116,10 @@ done
 cp "$top/include/uapi/linux/bank.h" "$dir/include/uapi/linux/"
 # -I$(src): define_trace.h includes bank_trace.h again by name.
 objs=$(for f in $files; do case $f in *.c) printf ' %s' "${f%.c}.o" ;; esac; done)
+# module/Kbuild's feature tests too (hrtimer_setup() on 6.13 and later).
 cat >"$dir/Kbuild" <<KBUILD
 ccflags-y := -I\$(src)/include/uapi -I\$(src)
+$(grep '^ccflags-y += \$(if ' "$top/module/Kbuild")
 obj-m := bank.o
 bank-y :=$objs
 KBUILD
