@@ -170,6 +170,22 @@ static void bank_interest_count(unsigned int i)
 }
 
 /*
+ * Account @i (@a), its lock held by the caller: the payment, and its
+ * accounting. A balance at S64_MAX gets nothing. Returns the balance.
+ */
+static s64 bank_interest_add(struct bank_ledger *a, unsigned int i)
+{
+	s64 b = a->balance;
+
+	if (b <= S64_MAX - BANK_INTEREST) {
+		b += BANK_INTEREST;
+		WRITE_ONCE(a->balance, b);
+		bank_interest_count(i);
+	}
+	return b;
+}
+
+/*
  * Mode none. RACE, ON PURPOSE: a plain read and write back, with no lock,
  * as bank_update_none() does; a payment between an update's read and its
  * write back is erased, or erases it. Named and kept out of line like
@@ -206,23 +222,13 @@ static s64 bank_interest_pay(void)
 		switch (bank_mode) {
 		case BANK_LOCK_SPINLOCK:
 			spin_lock(&a->spinlock);
-			b = a->balance;
-			if (b <= S64_MAX - BANK_INTEREST) {
-				b += BANK_INTEREST;
-				WRITE_ONCE(a->balance, b);
-				bank_interest_count(i);
-			}
+			b = bank_interest_add(a, i);
 			spin_unlock(&a->spinlock);
 			break;
 		case BANK_LOCK_MUTEX:
 			/* Only from the workqueue: bank_interest_check(). */
 			mutex_lock(&a->mutex);
-			b = a->balance;
-			if (b <= S64_MAX - BANK_INTEREST) {
-				b += BANK_INTEREST;
-				WRITE_ONCE(a->balance, b);
-				bank_interest_count(i);
-			}
+			b = bank_interest_add(a, i);
 			mutex_unlock(&a->mutex);
 			break;
 		case BANK_LOCK_ATOMIC:
